@@ -1,0 +1,518 @@
+"""CompiledArtifacts: the versioned contract between floe's compiler and every orchestrator.
+
+Implementer's checklist (for an orchestrator adapter reading artifacts):
+
+- Read artifacts only through :func:`load_artifacts` (or by constructing
+  :class:`CompiledArtifacts`); never parse the JSON by hand.
+- Build the transform graph with :class:`floe_orchestration_core.graph.TransformGraph` before
+  creating anything: it raises :class:`~floe_orchestration_core.errors.ValidationError` for
+  cycles, duplicates and unknown dependencies. The model here validates fields and
+  references between sections (compute targets, partitions), not graph shape, so that
+  ``floe validate`` can report every graph problem at once.
+- Every selection in the artifacts (compute overrides, partition membership) is already
+  resolved by the compiler: a transform carries its ``compute`` and ``partition`` names.
+  Schedules and sensors keep their dbt-style ``selection`` string; resolve it with
+  ``TransformGraph.select``.
+- Transforms are identified by ``name`` (unique within artifacts); ``unique_id`` is dbt's id.
+
+Schema version policy: the major version changes when a document valid for the previous
+version may be refused or read differently; the minor when optional fields are added.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Mapping
+from datetime import date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+from pydantic import ValidationError as PydanticValidationError
+
+from floe_orchestration_core.errors import ArtifactsError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ArtifactsMetadata",
+    "ColumnInfo",
+    "CompiledArtifacts",
+    "ComputeTarget",
+    "DbtSettings",
+    "ExposureConfig",
+    "FileArrivalSensor",
+    "AssetCheckFailureSensor",
+    "LineageSettings",
+    "PartitionConfig",
+    "QualityCheck",
+    "ResourceType",
+    "RetryPolicy",
+    "RunFailureSensor",
+    "ScheduleConfig",
+    "SensorConfig",
+    "Severity",
+    "SourceConfig",
+    "TransformConfig",
+    "artifacts_json_schema",
+    "format_pydantic_errors",
+    "load_artifacts",
+]
+
+SCHEMA_VERSION = "2.0.0"
+
+#: Names of schedules, sensors, compute targets and partitions: safe as identifiers in every
+#: orchestrator we know (Dagster definition names, Airflow DAG ids, Kubernetes labels).
+Identifier = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", min_length=1, max_length=128)
+]
+NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+        use_enum_values=False,
+    )
+
+
+class ResourceType(StrEnum):
+    """dbt resource types that become transforms."""
+
+    MODEL = "model"
+    SEED = "seed"
+    SNAPSHOT = "snapshot"
+
+
+class Severity(StrEnum):
+    """dbt test severity. ``error`` tests block downstream work; ``warn`` tests only report."""
+
+    ERROR = "error"
+    WARN = "warn"
+
+
+class ColumnInfo(_Frozen):
+    """A documented column of a transform or source (from the dbt manifest)."""
+
+    name: NonEmptyStr
+    data_type: str | None = None
+    description: str = ""
+
+
+class QualityCheck(_Frozen):
+    """A dbt test, attached to the transform (or source) it checks.
+
+    ``attached_to`` is the name of the transform (or the ``source.table`` key of the source)
+    the check belongs to; ``references`` lists every transform or source the test reads
+    (a ``relationships`` test reads two).
+    """
+
+    name: NonEmptyStr
+    unique_id: NonEmptyStr
+    kind: Literal["generic", "singular"]
+    test_name: NonEmptyStr = Field(
+        description="generic test macro (not_null, unique, …) or the singular test's name"
+    )
+    column: str | None = None
+    severity: Severity = Severity.ERROR
+    attached_to: NonEmptyStr
+    references: tuple[str, ...] = ()
+    description: str = ""
+    tags: tuple[str, ...] = ()
+
+
+class TransformConfig(_Frozen):
+    """One dbt model, seed or snapshot: a node of the transform graph."""
+
+    name: NonEmptyStr = Field(description="unique among transforms; versioned models: name_vN")
+    unique_id: NonEmptyStr
+    resource_type: ResourceType
+    package_name: NonEmptyStr
+    path: str = Field(description="original file path, relative to the dbt project")
+    database: str | None = None
+    schema_name: str | None = Field(default=None, alias="schema")
+    alias: str | None = None
+    materialization: NonEmptyStr
+    language: Literal["sql", "python"] = "sql"
+    version: str | None = None
+    depends_on: tuple[str, ...] = Field(default=(), description="names of upstream transforms")
+    source_dependencies: tuple[str, ...] = Field(
+        default=(), description="keys ('source_name.table') of upstream sources"
+    )
+    compute: Identifier
+    partition: Identifier | None = None
+    tags: tuple[str, ...] = ()
+    meta: dict[str, JsonValue] = Field(default_factory=dict)
+    description: str = ""
+    owners: tuple[str, ...] = ()
+    columns: tuple[ColumnInfo, ...] = ()
+    quality_checks: tuple[QualityCheck, ...] = ()
+
+    @property
+    def is_ephemeral(self) -> bool:
+        """Ephemeral models are inlined by dbt: they are graph nodes but build nothing."""
+        return self.materialization == "ephemeral"
+
+    @property
+    def relation_name(self) -> str:
+        """The warehouse relation this transform writes, ``database.schema.alias``."""
+        parts = [self.database, self.schema_name, self.alias or self.name]
+        return ".".join(p for p in parts if p)
+
+
+class SourceConfig(_Frozen):
+    """A dbt source table: an upstream input that floe does not build."""
+
+    key: NonEmptyStr = Field(description="'source_name.table', unique among sources")
+    unique_id: NonEmptyStr
+    source_name: NonEmptyStr
+    name: NonEmptyStr
+    package_name: NonEmptyStr
+    database: str | None = None
+    schema_name: str | None = Field(default=None, alias="schema")
+    identifier: str | None = None
+    loader: str = ""
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    meta: dict[str, JsonValue] = Field(default_factory=dict)
+    columns: tuple[ColumnInfo, ...] = ()
+    quality_checks: tuple[QualityCheck, ...] = ()
+
+    @property
+    def relation_name(self) -> str:
+        parts = [self.database, self.schema_name, self.identifier or self.name]
+        return ".".join(p for p in parts if p)
+
+
+class ExposureConfig(_Frozen):
+    """A dbt exposure: a downstream consumer (dashboard, application) of transforms."""
+
+    name: NonEmptyStr
+    unique_id: NonEmptyStr
+    type: str
+    owner: str = ""
+    url: str | None = None
+    description: str = ""
+    depends_on: tuple[str, ...] = Field(default=(), description="names of transforms read")
+    source_dependencies: tuple[str, ...] = ()
+
+
+class ComputeTarget(_Frozen):
+    """Where transforms run: a dbt target of the profile, with execution settings."""
+
+    name: Identifier
+    type: NonEmptyStr = Field(description="warehouse adapter, e.g. duckdb, postgres, snowflake")
+    dbt_target: str | None = Field(
+        default=None, description="dbt profiles.yml target; None means the profile's default"
+    )
+    threads: Annotated[int, Field(ge=1, le=1024)] | None = None
+    properties: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class ScheduleConfig(_Frozen):
+    """A cron schedule for a selection of transforms."""
+
+    name: Identifier
+    cron: NonEmptyStr
+    timezone: NonEmptyStr = "UTC"
+    selection: NonEmptyStr = "*"
+    enabled: bool = True
+    description: str = ""
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from floe_orchestration_core.scheduling import validate_cron
+
+        validate_cron(value)
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        from floe_orchestration_core.scheduling import validate_timezone
+
+        validate_timezone(value)
+        return value
+
+
+class _SensorBase(_Frozen):
+    name: Identifier
+    enabled: bool = True
+    minimum_interval_seconds: Annotated[int, Field(ge=1, le=86_400)] = 30
+    description: str = ""
+
+
+class FileArrivalSensor(_SensorBase):
+    """Starts a run of ``selection`` once for each new file matching ``pattern`` in ``path``."""
+
+    type: Literal["file_arrival"] = "file_arrival"
+    path: NonEmptyStr
+    pattern: NonEmptyStr = "*"
+    selection: NonEmptyStr = "*"
+
+
+class RunFailureSensor(_SensorBase):
+    """Reacts to failed runs (for example by alerting)."""
+
+    type: Literal["run_failure"] = "run_failure"
+    alert_channels: tuple[str, ...] = ()
+
+
+class AssetCheckFailureSensor(_SensorBase):
+    """Reacts to failed quality checks of ``selection``."""
+
+    type: Literal["asset_check_failure"] = "asset_check_failure"
+    selection: NonEmptyStr = "*"
+    alert_channels: tuple[str, ...] = ()
+
+
+SensorConfig = Annotated[
+    FileArrivalSensor | RunFailureSensor | AssetCheckFailureSensor, Field(discriminator="type")
+]
+
+
+class RetryPolicy(_Frozen):
+    """How failed transform executions are retried (mirrors Dagster's RetryPolicy)."""
+
+    max_retries: Annotated[int, Field(ge=0, le=100)] = 0
+    delay_seconds: Annotated[float, Field(ge=0, le=86_400)] = 0.0
+    backoff: Literal["constant", "linear", "exponential"] = "constant"
+    jitter: Literal["none", "full", "plus_minus"] = "none"
+
+
+class PartitionConfig(_Frozen):
+    """A time-window partitioning; transforms whose ``partition`` names it are partitioned.
+
+    The window is handed to dbt as the vars ``start_var`` and ``end_var`` (ISO-8601).
+    """
+
+    name: Identifier
+    granularity: Literal["hourly", "daily", "weekly", "monthly"]
+    start: date | datetime
+    end: date | datetime | None = None
+    timezone: NonEmptyStr = "UTC"
+    start_var: Identifier = "min_date"
+    end_var: Identifier = "max_date"
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        from floe_orchestration_core.scheduling import validate_timezone
+
+        validate_timezone(value)
+        return value
+
+
+class LineageSettings(_Frozen):
+    """Where lineage goes. ``backend`` None means the platform manifest decides."""
+
+    enabled: bool = True
+    namespace: NonEmptyStr = "floe"
+    backend: str | None = None
+
+
+class ArtifactsMetadata(_Frozen):
+    product_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    product_version: NonEmptyStr = "0.0.0"
+    compiled_at: AwareDatetime
+    source_hash: Sha256 = Field(description="sha256 of the manifest and floe.yaml bytes")
+    floe_version: NonEmptyStr
+    owners: tuple[str, ...] = ()
+    description: str = ""
+
+
+class DbtSettings(_Frozen):
+    project_name: NonEmptyStr
+    project_dir: NonEmptyStr
+    manifest_path: NonEmptyStr
+    profiles_dir: str | None = None
+    target: str | None = None
+    manifest_checksum: Sha256
+    manifest_schema_version: Annotated[str, StringConstraints(pattern=r"^v\d+$")]
+    dbt_version: str | None = None
+    adapter_type: str | None = None
+
+
+class CompiledArtifacts(_Frozen):
+    """The compiled data product. Build with the compiler or :func:`load_artifacts`."""
+
+    schema_version: Literal["2.0.0"] = SCHEMA_VERSION
+    metadata: ArtifactsMetadata
+    dbt: DbtSettings
+    compute_targets: tuple[ComputeTarget, ...] = Field(min_length=1)
+    default_compute: Identifier
+    transforms: tuple[TransformConfig, ...] = ()
+    sources: tuple[SourceConfig, ...] = ()
+    exposures: tuple[ExposureConfig, ...] = ()
+    schedules: tuple[ScheduleConfig, ...] = ()
+    sensors: tuple[SensorConfig, ...] = ()
+    retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
+    partitions: tuple[PartitionConfig, ...] = ()
+    lineage: LineageSettings = Field(default_factory=LineageSettings)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> CompiledArtifacts:
+        targets = [t.name for t in self.compute_targets]
+        _require_unique("compute_targets", targets)
+        _require_unique("schedules", [s.name for s in self.schedules])
+        _require_unique("sensors", [s.name for s in self.sensors])
+        partitions = [p.name for p in self.partitions]
+        _require_unique("partitions", partitions)
+        _require_unique("sources", [s.key for s in self.sources])
+        known = ", ".join(targets)
+        if self.default_compute not in targets:
+            raise ValueError(
+                f"default_compute '{self.default_compute}' is not a compute target; "
+                f"defined: {known}"
+            )
+        for transform in self.transforms:
+            if transform.compute not in targets:
+                raise ValueError(
+                    f"transform '{transform.name}' runs on compute target "
+                    f"'{transform.compute}', which is not defined; defined: {known}"
+                )
+            if transform.partition is not None and transform.partition not in partitions:
+                raise ValueError(
+                    f"transform '{transform.name}' uses partition '{transform.partition}', "
+                    f"which is not defined; defined: {', '.join(partitions) or 'none'}"
+                )
+        return self
+
+    # Lookups used by every adapter -------------------------------------------------------
+    def transform(self, name: str) -> TransformConfig:
+        """The transform called ``name``; KeyError naming close matches otherwise."""
+        for transform in self.transforms:
+            if transform.name == name:
+                return transform
+        import difflib
+
+        close = difflib.get_close_matches(name, [t.name for t in self.transforms], n=3)
+        hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise KeyError(f"no transform named '{name}'{hint}")
+
+    def compute_target(self, name: str) -> ComputeTarget:
+        for target in self.compute_targets:
+            if target.name == name:
+                return target
+        raise KeyError(
+            f"no compute target named '{name}'; defined: "
+            + ", ".join(t.name for t in self.compute_targets)
+        )
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Serialise to JSON (the form :func:`load_artifacts` reads)."""
+        return self.model_dump_json(indent=indent)
+
+
+def _require_unique(section: str, names: list[str]) -> None:
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
+    if duplicates:
+        raise ValueError(f"{section}: names must be unique; repeated: {', '.join(duplicates)}")
+
+
+_IDENTIFIER_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def format_pydantic_errors(exc: PydanticValidationError) -> list[tuple[str, str]]:
+    """Turn pydantic errors into ``(json_path, message)`` pairs, e.g. ``transforms[3].compute``.
+
+    Discriminated-union tags (``file_arrival``…) are dropped from the path, as a user never
+    writes them.
+    """
+    problems: list[tuple[str, str]] = []
+    for error in exc.errors(include_url=False):
+        path = ""
+        for part in error["loc"]:
+            if isinstance(part, int):
+                path += f"[{part}]"
+            elif part in ("file_arrival", "run_failure", "asset_check_failure"):
+                continue
+            elif _IDENTIFIER_KEY.match(str(part)):
+                path += f".{part}" if path else str(part)
+            else:
+                path += f"[{json.dumps(str(part))}]"
+        message = str(error["msg"])
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        problems.append((path or "$", message))
+    return problems
+
+
+def load_artifacts(source: str | Path | Mapping[str, Any]) -> CompiledArtifacts:
+    """Load and validate CompiledArtifacts from a JSON file path or an already-parsed mapping.
+
+    Raises :class:`ArtifactsError` whose message lists every invalid field by JSON path, e.g.
+    ``transforms[3].materialization: Field required``.
+    """
+    origin = "artifacts"
+    if isinstance(source, str | Path):
+        path = Path(source)
+        origin = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ArtifactsError(
+                f"{path}: no such file; create it with 'floe compile --dbt-manifest "
+                "target/manifest.json -o compiled_artifacts.json'"
+            ) from None
+        except OSError as exc:
+            raise ArtifactsError(f"{path}: cannot be read ({exc.strerror})") from exc
+        try:
+            data: Any = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ArtifactsError(
+                f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+            ) from exc
+    else:
+        data = source
+    if not isinstance(data, Mapping):
+        raise ArtifactsError(
+            f"{origin}: expected a JSON object at the top level, got {type(data).__name__}"
+        )
+    version = data.get("schema_version")
+    if version is not None and version != SCHEMA_VERSION:
+        major = str(version).split(".")[0]
+        advice = (
+            "re-compile the product with this floe version ('floe compile')"
+            if major != SCHEMA_VERSION.split(".")[0]
+            else "upgrade floe-orchestration-core"
+        )
+        raise ArtifactsError(
+            f"{origin}: schema_version '{version}' is not supported (this floe reads "
+            f"{SCHEMA_VERSION}); {advice}",
+            [("schema_version", f"expected '{SCHEMA_VERSION}', got '{version}'")],
+        )
+    try:
+        return CompiledArtifacts.model_validate(dict(data))
+    except PydanticValidationError as exc:
+        problems = format_pydantic_errors(exc)
+        listing = "\n".join(f"  {path}: {message}" for path, message in problems)
+        raise ArtifactsError(
+            f"{origin}: {len(problems)} invalid field(s):\n{listing}", problems
+        ) from exc
+
+
+def artifacts_json_schema() -> dict[str, Any]:
+    """The JSON Schema of CompiledArtifacts (the file in docs/reference is generated from it)."""
+    schema = CompiledArtifacts.model_json_schema(mode="validation", by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = f"https://floe.dev/schemas/compiled-artifacts/{SCHEMA_VERSION}.json"
+    schema["title"] = f"CompiledArtifacts {SCHEMA_VERSION}"
+    return schema
