@@ -369,30 +369,41 @@ class CompiledArtifacts(_Frozen):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> CompiledArtifacts:
+        problems: list[str] = []
         targets = [t.name for t in self.compute_targets]
-        _require_unique("compute_targets", targets)
-        _require_unique("schedules", [s.name for s in self.schedules])
-        _require_unique("sensors", [s.name for s in self.sensors])
         partitions = [p.name for p in self.partitions]
-        _require_unique("partitions", partitions)
-        _require_unique("sources", [s.key for s in self.sources])
+        for section, names in (
+            ("compute_targets", targets),
+            ("schedules", [s.name for s in self.schedules]),
+            ("sensors", [s.name for s in self.sensors]),
+            ("partitions", partitions),
+            ("sources", [s.key for s in self.sources]),
+        ):
+            repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+            if repeated:
+                problems.append(f"{section}: names must be unique; repeated: {', '.join(repeated)}")
         known = ", ".join(targets)
         if self.default_compute not in targets:
-            raise ValueError(
-                f"default_compute '{self.default_compute}' is not a compute target; "
+            problems.append(
+                f"default_compute: '{self.default_compute}' is not a compute target; "
                 f"defined: {known}"
             )
-        for transform in self.transforms:
+        for index, transform in enumerate(self.transforms):
             if transform.compute not in targets:
-                raise ValueError(
-                    f"transform '{transform.name}' runs on compute target "
-                    f"'{transform.compute}', which is not defined; defined: {known}"
+                problems.append(
+                    f"transforms[{index}].compute: transform '{transform.name}' runs on compute "
+                    f"target '{transform.compute}', which is not defined; defined: {known}"
                 )
             if transform.partition is not None and transform.partition not in partitions:
-                raise ValueError(
-                    f"transform '{transform.name}' uses partition '{transform.partition}', "
-                    f"which is not defined; defined: {', '.join(partitions) or 'none'}"
+                problems.append(
+                    f"transforms[{index}].partition: transform '{transform.name}' uses partition "
+                    f"'{transform.partition}', which is not defined; defined: "
+                    f"{', '.join(partitions) or 'none'}"
                 )
+        if problems:
+            # One line per problem, each "json.path: message"; format_pydantic_errors splits
+            # them back into separate (path, message) pairs.
+            raise ValueError("\n".join(problems))
         return self
 
     # Lookups used by every adapter -------------------------------------------------------
@@ -421,13 +432,8 @@ class CompiledArtifacts(_Frozen):
         return self.model_dump_json(indent=indent)
 
 
-def _require_unique(section: str, names: list[str]) -> None:
-    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
-    if duplicates:
-        raise ValueError(f"{section}: names must be unique; repeated: {', '.join(duplicates)}")
-
-
 _IDENTIFIER_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_PATH_PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?(\.[A-Za-z_][A-Za-z0-9_]*)*: ")
 
 
 def format_pydantic_errors(exc: PydanticValidationError) -> list[tuple[str, str]]:
@@ -451,6 +457,15 @@ def format_pydantic_errors(exc: PydanticValidationError) -> list[tuple[str, str]
         message = str(error["msg"])
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
+        if error["type"] == "value_error" and all(
+            _PATH_PREFIX.match(line) for line in message.splitlines()
+        ):
+            # A cross-field check reports "json.path: message" lines relative to this model.
+            for line in message.splitlines():
+                sub_path, _, sub_message = line.partition(": ")
+                joined = f"{path}.{sub_path}" if path else sub_path
+                problems.append((joined, sub_message))
+            continue
         problems.append((path or "$", message))
     return problems
 
