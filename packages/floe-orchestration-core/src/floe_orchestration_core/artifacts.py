@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -70,7 +70,7 @@ __all__ = [
     "load_artifacts",
 ]
 
-SCHEMA_VERSION = "2.0.0"
+SCHEMA_VERSION: Final = "2.0.0"
 
 #: Names of schedules, sensors, compute targets and partitions: safe as identifiers in every
 #: orchestrator we know (Dagster definition names, Airflow DAG ids, Kubernetes labels).
@@ -353,7 +353,7 @@ class DbtSettings(_Frozen):
 class CompiledArtifacts(_Frozen):
     """The compiled data product. Build with the compiler or :func:`load_artifacts`."""
 
-    schema_version: Literal["2.0.0"] = SCHEMA_VERSION
+    schema_version: Literal["2.0.0"] = "2.0.0"
     metadata: ArtifactsMetadata
     dbt: DbtSettings
     compute_targets: tuple[ComputeTarget, ...] = Field(min_length=1)
