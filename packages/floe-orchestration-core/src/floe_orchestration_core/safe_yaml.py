@@ -1,0 +1,180 @@
+"""A safe, size-bounded YAML reader for user-written files such as ``floe.yaml``.
+
+Checklist of what it guarantees (each refusal is a :class:`ProductSpecError` naming the file):
+
+- Only :class:`yaml.SafeLoader` semantics: no Python object tags (``!!python/object`` is refused).
+- Files over :data:`MAX_BYTES` (1 MiB) are refused before they are read: the size is checked
+  with ``stat`` first, and the read itself is bounded, so a growing file cannot slip through.
+- Alias bombs ("billion laughs") are refused: the composed node graph is measured with
+  memoisation, so the count of *expanded* nodes costs one pass over the *unique* nodes; more
+  than :data:`MAX_EXPANDED_NODES` expanded nodes, or any alias that refers to a node
+  containing itself, is refused naming the limit.
+- Documents nested deeper than Python's recursion allows are refused (not a crash).
+- Duplicate keys in a mapping are an error naming the key and its line (PyYAML would silently
+  keep the last one). Merge keys (``<<: *base``) keep their YAML meaning.
+- The top level must be a mapping; an empty document is "``<file>`` is empty".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from floe_orchestration_core.errors import ProductSpecError
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_EXPANDED_NODES",
+    "SafeBoundedLoader",
+    "load_yaml_mapping",
+    "read_bounded",
+]
+
+#: Largest file accepted, in bytes.
+MAX_BYTES = 1024 * 1024
+#: Largest number of nodes the document may expand to once aliases are followed.
+MAX_EXPANDED_NODES = 100_000
+
+
+class SafeBoundedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` unchanged: a distinct class so that registering constructors on it
+    never alters PyYAML's global SafeLoader."""
+
+
+def read_bounded(path: str | Path, *, limit: int = MAX_BYTES) -> bytes:
+    """The bytes of ``path``; ProductSpecError when it is missing, unreadable or too large."""
+    path = Path(path)
+    too_large = (
+        f"{path}: the file is larger than the {limit:,}-byte limit; floe.yaml describes a "
+        "product and should be a few kilobytes"
+    )
+    try:
+        if path.stat().st_size > limit:
+            raise ProductSpecError(too_large)
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise ProductSpecError(
+            f"{path}: no such file; create it beside dbt_project.yml, or compile without it "
+            "to use the defaults"
+        ) from None
+    except IsADirectoryError:
+        raise ProductSpecError(f"{path}: is a directory; expected the floe.yaml file") from None
+    except OSError as exc:
+        raise ProductSpecError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+    if len(data) > limit:
+        raise ProductSpecError(too_large)
+    return data
+
+
+def _children(node: yaml.Node) -> Iterator[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        yield from node.value
+    elif isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield key
+            yield value
+
+
+def _expanded_size(root: yaml.Node, origin: str) -> int:
+    """Nodes in the document once every alias is expanded (iterative, memoised by identity)."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            total = 1 + sum(sizes[id(child)] for child in _children(node))
+            if total > MAX_EXPANDED_NODES:
+                raise ProductSpecError(
+                    f"{origin}: the document expands to more than {MAX_EXPANDED_NODES:,} nodes "
+                    "once its aliases are followed (an alias bomb?); write the values out or "
+                    "use fewer aliases"
+                )
+            sizes[key] = total
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            mark = node.start_mark
+            raise ProductSpecError(
+                f"{origin}: line {mark.line + 1}: a recursive alias (a node that contains "
+                "itself) is not allowed; aliases must refer to finished nodes"
+            )
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            child_key = id(child)
+            if child_key in on_path:
+                mark = child.start_mark
+                raise ProductSpecError(
+                    f"{origin}: line {mark.line + 1}: a recursive alias (a node that contains "
+                    "itself) is not allowed; aliases must refer to finished nodes"
+                )
+            if child_key not in sizes:
+                stack.append((child, False))
+    return sizes[id(root)]
+
+
+def _check_duplicate_keys(root: yaml.Node, origin: str) -> None:
+    seen_nodes: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first_line: dict[tuple[str, str], int] = {}
+            for key, _ in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                    continue
+                line = key.start_mark.line + 1
+                identity = (key.tag, key.value)
+                if identity in first_line:
+                    previous = first_line[identity]
+                    raise ProductSpecError(
+                        f"{origin}: line {line}: duplicate key '{key.value}' (first defined on "
+                        f"line {previous}); each key may appear once in a mapping"
+                    )
+                first_line[identity] = line
+        stack.extend(_children(node))
+
+
+def load_yaml_mapping(text: str, *, origin: str = "floe.yaml") -> dict[str, Any]:
+    """Parse ``text`` (one YAML document whose top level is a mapping) safely."""
+    loader = SafeBoundedLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except RecursionError:
+            raise ProductSpecError(
+                f"{origin}: the document is nested too deeply to read; flatten it"
+            ) from None
+        if root is None:
+            raise ProductSpecError(f"{origin} is empty; write at least 'name: <product name>'")
+        _expanded_size(root, origin)
+        _check_duplicate_keys(root, origin)
+        if not isinstance(root, yaml.MappingNode):
+            raise ProductSpecError(
+                f"{origin}: the top level must be a mapping of keys (name:, compute:, …), "
+                f"got a {'list' if isinstance(root, yaml.SequenceNode) else 'single value'}"
+            )
+        data = loader.construct_document(root)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ProductSpecError(f"{origin}: {where}{problem}") from exc
+    except yaml.YAMLError as exc:
+        raise ProductSpecError(f"{origin}: not valid YAML ({exc})") from exc
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise ProductSpecError(f"{origin}: the top level must be a mapping of keys")
+    return {str(key): value for key, value in data.items()}
