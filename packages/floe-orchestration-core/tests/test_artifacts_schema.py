@@ -3,7 +3,8 @@
 docs/reference/compiled-artifacts.schema.json is what other tools read. When the model
 changes, regenerate it on purpose::
 
-    FLOE_REGENERATE_SCHEMA=1 uv run pytest packages/floe-orchestration-core/tests/test_artifacts_schema.py
+    FLOE_REGENERATE_SCHEMA=1 uv run pytest \
+        packages/floe-orchestration-core/tests/test_artifacts_schema.py
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def test_published_schema_matches_the_model() -> None:
 
 def test_dumped_artifacts_validate_against_the_published_schema() -> None:
     artifacts = make_artifacts(
-        [make_transform("a", tags=("x",), meta={"k": [1, "two"]}), make_transform("b", depends_on=["a"])]
+        [
+            make_transform("a", tags=("x",), meta={"k": [1, "two"]}),
+            make_transform("b", depends_on=["a"]),
+        ]
     )
     schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
     jsonschema.validate(json.loads(artifacts.to_json()), schema)

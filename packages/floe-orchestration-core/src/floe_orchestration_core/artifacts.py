@@ -47,13 +47,13 @@ from floe_orchestration_core.errors import ArtifactsError
 __all__ = [
     "SCHEMA_VERSION",
     "ArtifactsMetadata",
+    "AssetCheckFailureSensor",
     "ColumnInfo",
     "CompiledArtifacts",
     "ComputeTarget",
     "DbtSettings",
     "ExposureConfig",
     "FileArrivalSensor",
-    "AssetCheckFailureSensor",
     "LineageSettings",
     "PartitionConfig",
     "QualityCheck",
@@ -310,6 +310,18 @@ class PartitionConfig(_Frozen):
     timezone: NonEmptyStr = "UTC"
     start_var: Identifier = "min_date"
     end_var: Identifier = "max_date"
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _date_or_datetime(cls, value: object) -> object:
+        # In JSON both arrive as strings, and pydantic would read "2024-01-01T00:00:00Z" as a
+        # date (dropping the time): a string with a time part is a datetime, else a date.
+        if isinstance(value, str):
+            text = value.strip()
+            if "T" in text or " " in text:
+                return datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return date.fromisoformat(text)
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -135,8 +135,11 @@ class LineageError(FloeError):
 
 
 class ConnectivityError(FloeError):
-    """A connection check could not be carried out (raised only for misuse, never for a down
-    server: a down server is a failed :class:`~floe_orchestration_core.connectivity.ValidationResult`)."""
+    """A connection check could not be carried out.
+
+    Raised only for misuse (a bad timeout or URL), never for a down server: a down server is a
+    failed :class:`~floe_orchestration_core.connectivity.ValidationResult`.
+    """
 
 
 class PluginError(FloeError):

@@ -19,10 +19,11 @@ from floe_orchestration_core.artifacts import (
     CompiledArtifacts,
     ComputeTarget,
     DbtSettings,
+    SourceConfig,
     TransformConfig,
 )
 
-__all__ = ["FIXED_TIME", "make_artifacts", "make_transform"]
+__all__ = ["FIXED_TIME", "make_artifacts", "make_source", "make_transform"]
 
 #: A fixed compile time so factory-built artifacts are reproducible.
 FIXED_TIME = datetime(2026, 1, 1, tzinfo=UTC)
@@ -54,6 +55,23 @@ def make_transform(
     }
     fields.update(overrides)
     return TransformConfig.model_validate(fields)
+
+
+def make_source(key: str, *, package_name: str = "analytics", **overrides: Any) -> SourceConfig:
+    """A source whose ``key`` is ``'source_name.table'``; ``overrides`` set any other field."""
+    source_name, dot, table = key.partition(".")
+    if not dot or not source_name or not table:
+        raise ValueError(f"source key {key!r} must be 'source_name.table', e.g. 'raw.orders'")
+    fields: dict[str, Any] = {
+        "key": key,
+        "unique_id": f"source.{package_name}.{source_name}.{table}",
+        "source_name": source_name,
+        "name": table,
+        "package_name": package_name,
+        "schema": source_name,
+    }
+    fields.update(overrides)
+    return SourceConfig.model_validate(fields)
 
 
 def make_artifacts(

@@ -1,0 +1,534 @@
+"""The plugin port: :class:`PluginMetadata` and the :class:`OrchestratorPlugin` ABC.
+
+Implementer's checklist (for an orchestrator adapter):
+
+1. Subclass :class:`OrchestratorPlugin` and set the class attribute ``metadata`` to a
+   :class:`PluginMetadata` (``name`` is the entry-point name in ``floe.orchestrators``;
+   ``floe_api_version`` is the core API you were written against, e.g. ``"1.0"``).
+   A concrete subclass without it fails at class creation with :class:`PluginError`.
+2. If the plugin takes configuration, set ``config_model`` to a pydantic model; the
+   constructor validates the given mapping with it and :attr:`OrchestratorPlugin.config`
+   returns the model instance. Without a ``config_model`` any non-empty config is refused.
+3. Declare optional capability ports in ``capabilities`` (:class:`Capability`); the CLI uses
+   one only when it is declared.
+4. Implement the protected hooks, never the public methods. The public methods are template
+   methods: they validate arguments, trace (an OpenTelemetry span per call), and wrap
+   unexpected exceptions from a hook in :class:`PluginError` (floe errors pass through);
+   then they call the hook with arguments that are already valid. No hook returns ``None``:
+
+   - ``_create_definitions(artifacts, graph)`` → the native definitions object;
+   - ``_create_assets_from_transforms(transforms, graph)`` → an iterable of native assets
+     (``graph.external_dependencies`` names upstreams outside ``transforms``);
+   - ``_get_helm_values(size=, resources=, artifacts=)`` → a JSON-serialisable ``dict``;
+   - ``_schedule_job(job_name, cron, timezone)`` → the native schedule;
+   - ``_validate_connection(url, deadline)`` → ``ValidationResult`` (``url`` None: the
+     plugin's default; pass ``deadline.step_timeout(cap)`` to every blocking call; report
+     a down server as a failed result, never by raising);
+   - optional ``_adjust_resources(size, spec)`` → ``ResourceSpec`` (default: the preset).
+
+5. Lineage: do not override :meth:`OrchestratorPlugin.emit_lineage_event`; it builds the
+   event (validating it even when no backend is set), then delegates to the configured
+   :class:`~floe_orchestration_core.lineage.LineageBackendPlugin`. No backend: a silent no-op.
+6. Run the contract suite: subclass
+   :class:`floe_orchestration_core.testing.OrchestratorPluginContract` in your tests.
+
+Validation is idempotent: every public method called twice with the same arguments gives an
+equal result or the same error message.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from uuid import UUID
+
+from opentelemetry.trace import Span
+from opentelemetry.util.types import AttributeValue
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as PydanticValidationError
+
+from floe_orchestration_core import FLOE_API_VERSION
+from floe_orchestration_core.artifacts import (
+    CompiledArtifacts,
+    TransformConfig,
+    format_pydantic_errors,
+    load_artifacts,
+)
+from floe_orchestration_core.connectivity import Deadline, ValidationResult, run_check
+from floe_orchestration_core.errors import (
+    ConnectivityError,
+    FloeError,
+    LineageError,
+    PluginError,
+    SchedulingError,
+)
+from floe_orchestration_core.lineage import (
+    Dataset,
+    ErrorInfo,
+    LineageBackendPlugin,
+    LineageEvent,
+    RunState,
+    new_run_id,
+)
+from floe_orchestration_core.resources import ResourceSpec, get_preset
+from floe_orchestration_core.scheduling import validate_cron, validate_timezone
+from floe_orchestration_core.telemetry import span
+
+if TYPE_CHECKING:
+    # Imported where first needed: it pulls in networkx, and loading a plugin should not.
+    from floe_orchestration_core.graph import TransformGraph
+
+__all__ = [
+    "DEFAULT_LINEAGE_NAMESPACE",
+    "Capability",
+    "OrchestratorPlugin",
+    "PluginMetadata",
+]
+
+_T = TypeVar("_T")
+_TRACER = "floe_orchestration_core.plugin"
+_API_VERSION = re.compile(r"^(\d+)\.(\d+)$")
+_JOB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+
+#: The lineage namespace used when no lineage backend is configured.
+DEFAULT_LINEAGE_NAMESPACE = "floe"
+
+
+def _major_minor(version: str, *, what: str) -> tuple[int, int]:
+    match = _API_VERSION.match(version)
+    if match is None:
+        raise PluginError(f"{what} '{version}' is not 'MAJOR.MINOR' (for example '1.0')")
+    return int(match.group(1)), int(match.group(2))
+
+
+class PluginMetadata(BaseModel):
+    """What a plugin declares about itself; read by the registry without loading the plugin.
+
+    >>> meta = PluginMetadata(name="dagster", version="0.1.0", floe_api_version="1.0")
+    >>> meta.is_compatible_with("1.2")
+    True
+    >>> meta.is_compatible_with("2.0")
+    False
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)
+    version: str = Field(min_length=1)
+    floe_api_version: str = Field(pattern=r"^\d+\.\d+$")
+    description: str = ""
+
+    def is_compatible_with(self, platform_api_version: str = FLOE_API_VERSION) -> bool:
+        """True when the majors are equal and this plugin's minor is at most the platform's."""
+        plugin_major, plugin_minor = _major_minor(
+            self.floe_api_version, what=f"plugin '{self.name}' floe_api_version"
+        )
+        platform_major, platform_minor = _major_minor(
+            platform_api_version, what="platform API version"
+        )
+        return plugin_major == platform_major and plugin_minor <= platform_minor
+
+
+class Capability(StrEnum):
+    """Optional capability ports an adapter declares; the CLI uses one only when declared."""
+
+    LOCAL_RUNTIME = "local_runtime"
+    RUN_LAUNCHER = "run_launcher"
+    ALERTS = "alerts"
+
+
+def _error_info(error: BaseException | ErrorInfo | str | None) -> ErrorInfo | None:
+    if error is None or isinstance(error, ErrorInfo):
+        return error
+    if isinstance(error, BaseException):
+        return ErrorInfo.from_exception(error)
+    if isinstance(error, str):
+        return ErrorInfo(message=error)
+    raise LineageError(
+        "error must be an exception, an ErrorInfo, a message string or None; "
+        f"got {type(error).__name__}"
+    )
+
+
+def _abstract_members(cls: type) -> list[str]:
+    """Names of abstract members of ``cls`` (ABCMeta sets ``__abstractmethods__`` only after
+    ``__init_subclass__`` runs, so they are computed here)."""
+    return sorted(
+        name
+        for name in dir(cls)
+        if getattr(inspect.getattr_static(cls, name, None), "__isabstractmethod__", False)
+    )
+
+
+class OrchestratorPlugin(ABC):
+    """The port every orchestrator adapter implements (see the module checklist)."""
+
+    metadata: ClassVar[PluginMetadata]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    config_model: ClassVar[type[BaseModel] | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if _abstract_members(cls):
+            return
+        metadata = getattr(cls, "metadata", None)
+        if not isinstance(metadata, PluginMetadata):
+            raise PluginError(
+                f"orchestrator plugin {cls.__qualname__} must set the class attribute "
+                "'metadata' to a PluginMetadata, e.g. metadata = PluginMetadata("
+                f"name='my_orchestrator', version='0.1.0', floe_api_version='{FLOE_API_VERSION}')"
+                f"; got {type(metadata).__name__}"
+            )
+        capabilities = cls.capabilities
+        if not isinstance(capabilities, frozenset) or not all(
+            isinstance(c, Capability) for c in capabilities
+        ):
+            raise PluginError(
+                f"orchestrator plugin '{metadata.name}': 'capabilities' must be a frozenset of "
+                f"Capability members ({', '.join(c.value for c in Capability)}); "
+                f"got {capabilities!r}"
+            )
+        config_model = cls.config_model
+        if config_model is not None and not (
+            isinstance(config_model, type) and issubclass(config_model, BaseModel)
+        ):
+            raise PluginError(
+                f"orchestrator plugin '{metadata.name}': 'config_model' must be a pydantic "
+                f"BaseModel subclass or None; got {config_model!r}"
+            )
+
+    def __init__(
+        self,
+        config: Mapping[str, Any] | BaseModel | None = None,
+        *,
+        lineage_backend: LineageBackendPlugin | None = None,
+    ) -> None:
+        self._config: BaseModel | None = self._validate_config(config)
+        self._lineage_backend: LineageBackendPlugin | None = None
+        self.set_lineage_backend(lineage_backend)
+
+    def _validate_config(self, config: Mapping[str, Any] | BaseModel | None) -> BaseModel | None:
+        model = self.config_model
+        name = self.metadata.name
+        if model is None:
+            if config is None or (isinstance(config, Mapping) and not config):
+                return None
+            raise PluginError(
+                f"orchestrator plugin '{name}' takes no configuration; remove its config "
+                f"(got {type(config).__name__})"
+            )
+        if isinstance(config, model):
+            return config
+        if config is None:
+            config = {}
+        if isinstance(config, BaseModel):
+            config = config.model_dump(by_alias=True)
+        if not isinstance(config, Mapping):
+            raise PluginError(
+                f"orchestrator plugin '{name}': config must be a mapping or a "
+                f"{model.__name__}; got {type(config).__name__}"
+            )
+        try:
+            return model.model_validate(dict(config))
+        except PydanticValidationError as exc:
+            problems = format_pydantic_errors(exc)
+            listing = "; ".join(
+                f"{'config' if path == '$' else 'config.' + path}: {message}"
+                for path, message in problems
+            )
+            raise PluginError(
+                f"orchestrator plugin '{name}' has invalid configuration: {listing}"
+            ) from exc
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, version={self.version!r})"
+
+    # Metadata --------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The plugin's registered name (``metadata.name``)."""
+        return self.metadata.name
+
+    @property
+    def version(self) -> str:
+        """The plugin's own version (``metadata.version``)."""
+        return self.metadata.version
+
+    @property
+    def floe_api_version(self) -> str:
+        """The core API version the plugin was written against (``metadata.floe_api_version``)."""
+        return self.metadata.floe_api_version
+
+    @property
+    def config(self) -> BaseModel | None:
+        """The validated configuration (an instance of ``config_model``), or None."""
+        return self._config
+
+    def supports(self, capability: Capability | str) -> bool:
+        """Whether the plugin declares ``capability``; an unknown capability name is False."""
+        try:
+            return Capability(capability) in self.capabilities
+        except ValueError:
+            return False
+
+    # Lineage wiring --------------------------------------------------------------------
+    @property
+    def lineage_backend(self) -> LineageBackendPlugin | None:
+        """The backend lineage events go to; None makes emission a silent no-op."""
+        return self._lineage_backend
+
+    def set_lineage_backend(self, backend: LineageBackendPlugin | None) -> None:
+        """Send lineage events to ``backend`` from now on (None: stop emitting)."""
+        if backend is not None and not isinstance(backend, LineageBackendPlugin):
+            raise PluginError(
+                f"orchestrator plugin '{self.name}': lineage backend must be a "
+                f"LineageBackendPlugin or None; got {type(backend).__name__}"
+            )
+        self._lineage_backend = backend
+
+    @property
+    def lineage_namespace(self) -> str:
+        """The configured backend's namespace, else ``"floe"``."""
+        if self._lineage_backend is None:
+            return DEFAULT_LINEAGE_NAMESPACE
+        return self._lineage_backend.namespace
+
+    # Template methods ------------------------------------------------------------------
+    def create_definitions(self, artifacts: CompiledArtifacts | Mapping[str, Any]) -> Any:
+        """The orchestrator's native definitions for ``artifacts``.
+
+        A mapping is loaded with :func:`~floe_orchestration_core.artifacts.load_artifacts`
+        (ArtifactsError on invalid fields). The transform graph is validated first:
+        :class:`~floe_orchestration_core.errors.ValidationError` (cycles, duplicates, unknown
+        dependencies) propagates unchanged.
+        """
+        if isinstance(artifacts, Mapping):
+            artifacts = load_artifacts(artifacts)
+        elif not isinstance(artifacts, CompiledArtifacts):
+            raise PluginError(
+                "create_definitions expects CompiledArtifacts (or the mapping of its JSON); "
+                f"got {type(artifacts).__name__}"
+            )
+        valid = artifacts
+        with self._span(
+            "floe.create_definitions",
+            {
+                "floe.product": valid.metadata.product_name,
+                "floe.transform_count": len(valid.transforms),
+            },
+        ):
+            from floe_orchestration_core.graph import TransformGraph
+
+            graph = TransformGraph.from_artifacts(valid)
+            return self._call_hook(
+                "_create_definitions", lambda: self._create_definitions(valid, graph)
+            )
+
+    def create_assets_from_transforms(self, transforms: Sequence[TransformConfig]) -> list[Any]:
+        """Native assets for ``transforms``, with their deps, tags and metadata.
+
+        Dependencies on transforms outside ``transforms`` are allowed (they become external
+        upstreams); cycles and duplicates raise ValidationError.
+        """
+        items = tuple(transforms)
+        for index, item in enumerate(items):
+            if not isinstance(item, TransformConfig):
+                raise PluginError(
+                    "create_assets_from_transforms expects TransformConfig items; item "
+                    f"[{index}] is {type(item).__name__}"
+                )
+        with self._span("floe.create_assets_from_transforms", {"floe.transform_count": len(items)}):
+            from floe_orchestration_core.graph import TransformGraph
+
+            graph = TransformGraph.from_transforms(items, allow_external=True)
+            assets = self._call_hook(
+                "_create_assets_from_transforms",
+                lambda: list(self._create_assets_from_transforms(items, graph)),
+            )
+        return assets
+
+    def get_helm_values(
+        self, *, size: str = "medium", artifacts: CompiledArtifacts | None = None
+    ) -> dict[str, Any]:
+        """Values for the orchestrator's Helm chart at ``size`` (ResourceError if unknown)."""
+        resources = self.get_resource_requirements(size)
+        if artifacts is not None and not isinstance(artifacts, CompiledArtifacts):
+            raise PluginError(
+                f"get_helm_values expects CompiledArtifacts or None; got {type(artifacts).__name__}"
+            )
+        with self._span("floe.get_helm_values", {"floe.size": size}):
+            values = self._call_hook(
+                "_get_helm_values",
+                lambda: self._get_helm_values(size=size, resources=resources, artifacts=artifacts),
+            )
+        if not isinstance(values, dict):
+            raise PluginError(
+                f"orchestrator plugin '{self.name}': _get_helm_values must return a dict; "
+                f"got {type(values).__name__}"
+            )
+        return values
+
+    def get_resource_requirements(self, size: str) -> ResourceSpec:
+        """The :class:`ResourceSpec` for ``size`` (``small``/``medium``/``large``).
+
+        Raises :class:`~floe_orchestration_core.errors.ResourceError` (a ValueError) listing
+        the valid sizes otherwise.
+        """
+        preset = get_preset(size)
+        spec = self._call_hook("_adjust_resources", lambda: self._adjust_resources(size, preset))
+        if not isinstance(spec, ResourceSpec):
+            raise PluginError(
+                f"orchestrator plugin '{self.name}': _adjust_resources must return a "
+                f"ResourceSpec; got {type(spec).__name__}"
+            )
+        return spec
+
+    def schedule_job(self, job_name: str, cron: str, timezone: str = "UTC") -> Any:
+        """A native schedule running ``job_name`` on ``cron`` in the IANA ``timezone``.
+
+        Raises :class:`~floe_orchestration_core.errors.SchedulingError` (a ValueError) for a
+        bad job name, :class:`InvalidCronError` explaining the cron format, or
+        :class:`InvalidTimezoneError` naming close matches.
+        """
+        if not isinstance(job_name, str) or not _JOB_NAME.match(job_name):
+            raise SchedulingError(
+                f"job name {job_name!r} is invalid: it must start with a letter or underscore and "
+                "hold only letters, digits and underscores (at most 128), e.g. 'daily_refresh'"
+            )
+        validate_cron(cron)
+        validate_timezone(timezone)
+        with self._span("floe.schedule_job", {"floe.job": job_name, "floe.cron": cron}):
+            schedule = self._call_hook(
+                "_schedule_job", lambda: self._schedule_job(job_name, cron, timezone)
+            )
+        return schedule
+
+    def emit_lineage_event(
+        self,
+        event_type: RunState | str,
+        job_name: str,
+        *,
+        job_namespace: str | None = None,
+        run_id: UUID | None = None,
+        inputs: Iterable[Dataset] = (),
+        outputs: Iterable[Dataset] = (),
+        error: BaseException | ErrorInfo | str | None = None,
+        run_facets: Mapping[str, Any] | None = None,
+        job_facets: Mapping[str, Any] | None = None,
+    ) -> UUID:
+        """Send one lineage event to the configured backend; return its run id.
+
+        The event is built (and so validated: LineageError on bad arguments) whether or not
+        a backend is set; with no backend nothing else happens. Delivery problems never
+        raise: the backend counts them in its stats.
+        """
+        event = LineageEvent(
+            event_type=event_type,
+            job_name=job_name,
+            job_namespace=self.lineage_namespace if job_namespace is None else job_namespace,
+            run_id=new_run_id() if run_id is None else run_id,
+            event_time=datetime.now(UTC),
+            inputs=inputs,
+            outputs=outputs,
+            run_facets=run_facets,
+            job_facets=job_facets,
+            error=_error_info(error),
+        )
+        if self._lineage_backend is not None:
+            self._lineage_backend.emit(event)
+        return event.run_id
+
+    def validate_connection(
+        self, url: str | None = None, timeout: float = 10.0
+    ) -> ValidationResult:
+        """Check that the orchestrator at ``url`` (None: the plugin's default) answers.
+
+        Returns a failed :class:`ValidationResult` with an actionable message for a down or
+        wrong server, never raises for it; finishes within about ``timeout`` seconds.
+        Raises :class:`ConnectivityError` only for misuse (a non-positive timeout, a
+        non-string url).
+        """
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise ConnectivityError(f"timeout must be a number of seconds; got {timeout!r}")
+        if not math.isfinite(timeout) or timeout <= 0:
+            raise ConnectivityError(
+                f"timeout must be a finite number of seconds greater than 0; got {timeout!r}"
+            )
+        if url is not None and (not isinstance(url, str) or not url.strip()):
+            raise ConnectivityError(
+                f"url must be a non-empty string such as 'http://localhost:3000', or None for "
+                f"the plugin's default; got {url!r}"
+            )
+
+        def check_connection(deadline: Deadline) -> ValidationResult:
+            return self._validate_connection(url, deadline)
+
+        check_connection.__qualname__ = f"{type(self).__qualname__}._validate_connection"
+        with self._span("floe.validate_connection", {"floe.url": url}) as current:
+            result = run_check(check_connection, timeout)
+            current.set_attribute("floe.success", result.success)
+        return result
+
+    def _span(
+        self, span_name: str, attributes: Mapping[str, AttributeValue | None]
+    ) -> AbstractContextManager[Span]:
+        """A span named ``span_name`` carrying the plugin name and ``attributes``."""
+        return span(
+            _TRACER, span_name, tracer_provider=None, **{"floe.plugin": self.name, **attributes}
+        )
+
+    def _call_hook(self, hook: str, call: Callable[[], _T]) -> _T:
+        """Run ``call``; floe errors pass through, anything else (or None) is a PluginError."""
+        try:
+            result = call()
+        except FloeError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"orchestrator plugin '{self.name}' failed in {hook}: "
+                f"{type(exc).__name__}: {exc} (a plugin hook must raise a floe error for "
+                "invalid input; anything else is a bug in the plugin)"
+            ) from exc
+        if result is None:
+            raise PluginError(
+                f"orchestrator plugin '{self.name}': {hook} returned None; it must return the "
+                "orchestrator's native object (see the OrchestratorPlugin checklist)"
+            )
+        return result
+
+    # Hooks -----------------------------------------------------------------------------
+    @abstractmethod
+    def _create_definitions(self, artifacts: CompiledArtifacts, graph: TransformGraph) -> Any:
+        """Native definitions for valid ``artifacts`` whose graph is ``graph``."""
+
+    @abstractmethod
+    def _create_assets_from_transforms(
+        self, transforms: tuple[TransformConfig, ...], graph: TransformGraph
+    ) -> Iterable[Any]:
+        """Native assets for ``transforms``; ``graph.external_dependencies`` names upstreams
+        outside the set."""
+
+    @abstractmethod
+    def _get_helm_values(
+        self, *, size: str, resources: ResourceSpec, artifacts: CompiledArtifacts | None
+    ) -> dict[str, Any]:
+        """Chart values for ``size`` whose resources are ``resources``."""
+
+    @abstractmethod
+    def _schedule_job(self, job_name: str, cron: str, timezone: str) -> Any:
+        """A native schedule; the arguments are already validated."""
+
+    @abstractmethod
+    def _validate_connection(self, url: str | None, deadline: Deadline) -> ValidationResult:
+        """Check the orchestrator at ``url`` (None: the default) within ``deadline``."""
+
+    def _adjust_resources(self, size: str, spec: ResourceSpec) -> ResourceSpec:
+        """Adjust the preset ``spec`` for ``size``; the default returns it unchanged."""
+        return spec
