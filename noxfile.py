@@ -1,6 +1,6 @@
 """Every check a developer or CI runs, one session per concern (run on uv).
 
-    uv run nox -s ci            # what CI runs: lint, typecheck, tests (3.11 + 3.12), packages, integration
+    uv run nox -s ci            # what CI runs: lint, types, tests (3.11, 3.12), wheels, integration
     uv run nox -s tests-3.11    # one interpreter
     uv run nox -s contracts     # the adapter contract suites only
     uv run nox -s bench         # benchmarks; writes numbers to stdout for docs/benchmarks.md
@@ -121,11 +121,19 @@ def packages(session: nox.Session) -> None:
             # Install this distribution with pip; sibling wheels are offered via --find-links
             # so an adapter can resolve floe-orchestration-core without an index entry.
             session.run(
-                python, "-m", "pip", "install", "--quiet", "--find-links", str(out), dist,
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--find-links",
+                str(out),
+                dist,
                 external=True,
             )
-            session.run(python, "-c", f"import {module}; print({module}.__name__, 'ok')",
-                        external=True)
+            session.run(
+                python, "-c", f"import {module}; print({module}.__name__, 'ok')", external=True
+            )
             session.log(f"{dist}: built and installed alone ({len(wheels)} wheels on hand)")
             shutil.rmtree(venv)
 

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic_manifest import write_manifest  # noqa: E402
+from synthetic_manifest import write_manifest
 
 _ONE_RUN = """
 import json, sys, time
@@ -59,7 +59,7 @@ def main() -> None:
     parser.add_argument("-n", "--runs", type=int, default=5)
     args = parser.parse_args()
     print(f"python {platform.python_version()} on {platform.machine()}, runs={args.runs}")
-    print("| models | edges | compile s (median [min–max]) | graph build s | topo order s |")
+    print("| models | edges | compile s (median [min-max]) | graph build s | topo order s |")
     print("|---:|---:|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for size in args.sizes:
@@ -68,10 +68,12 @@ def main() -> None:
 
             def cell(key: str, s: dict[str, list[float]] = s) -> str:
                 values = s[key]
-                return f"{statistics.median(values):.3f} [{min(values):.3f}–{max(values):.3f}]"
+                return f"{statistics.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
 
             edges = int(s["edges"][0])
-            print(f"| {size:,} | {edges:,} | {cell('compile')} | {cell('graph')} | {cell('topo')} |")
+            print(
+                f"| {size:,} | {edges:,} | {cell('compile')} | {cell('graph')} | {cell('topo')} |"
+            )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ import floe_lineage_openlineage
 
 
 def test_module_version_matches_the_installed_distribution() -> None:
-    assert floe_lineage_openlineage.__version__ == importlib.metadata.version("floe-lineage-openlineage")
+    assert floe_lineage_openlineage.__version__ == importlib.metadata.version(
+        "floe-lineage-openlineage"
+    )
 
 
 def test_distribution_depends_on_the_core() -> None:

@@ -8,7 +8,9 @@ import floe_orchestrator_dagster
 
 
 def test_module_version_matches_the_installed_distribution() -> None:
-    assert floe_orchestrator_dagster.__version__ == importlib.metadata.version("floe-orchestrator-dagster")
+    assert floe_orchestrator_dagster.__version__ == importlib.metadata.version(
+        "floe-orchestrator-dagster"
+    )
 
 
 def test_distribution_depends_on_the_core() -> None:
