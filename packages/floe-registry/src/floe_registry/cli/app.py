@@ -1,0 +1,290 @@
+"""The ``floe`` command's frame: a table of commands, argument parsing, output, exit codes.
+
+A command is a :class:`Command` row: its words (``("graph", "export")``), help, a function
+adding its arguments, a function running it, and optionally the orchestrator capability it
+``requires``. Adding a command is adding a row to :func:`default_commands`; for example the
+Dagster adapter's issue adds the local-runtime commands as::
+
+    Command(("up",), "start the orchestrator's services", run=run_up,
+            configure=configure_up, requires="local_runtime")
+
+A command that ``requires`` a capability gets a ``--manifest`` option; before it runs, the
+platform is composed from the manifest and, when the selected orchestrator does not declare
+the capability, the command stops with :class:`MissingCapabilityError` (exit 2).
+
+Exit codes: 0 ok; 1 the checked thing failed (returned by the command: ``validate`` found
+problems, ``check connection`` failed); 2 usage or input error (argparse errors and every
+:class:`~floe_orchestration_core.errors.FloeError` or ``OSError`` that escapes a command);
+3 an unexpected exception (a bug: the message asks for ``--debug`` and a report); 130 when
+interrupted. Errors go to stderr without a traceback unless ``--debug``; with ``--json`` an
+error is one JSON object ``{"error": {"type", "message", "problems"}}`` on stderr.
+
+Only the standard library is imported at module level: handlers import what they need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from floe_registry.platform import Platform
+
+__all__ = [
+    "EXIT_CHECK_FAILED",
+    "EXIT_INTERNAL",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "Command",
+    "Invocation",
+    "build_parser",
+    "default_commands",
+    "main",
+]
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+
+#: Help of command groups (``floe graph`` …); a group not listed here gets "<word> commands".
+GROUP_HELP: dict[tuple[str, ...], str] = {
+    ("plugins",): "inspect installed plugins",
+    ("graph",): "the transform graph of compiled artifacts",
+    ("schedule",): "cron schedules",
+    ("helm",): "Helm chart values from the selected orchestrator",
+    ("check",): "checks against the selected orchestrator",
+}
+
+
+def _no_arguments(parser: argparse.ArgumentParser) -> None:
+    """A command without arguments of its own."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One ``floe`` command: the words that invoke it and the functions that implement it."""
+
+    words: tuple[str, ...]
+    help: str
+    run: Callable[[Invocation], int]
+    configure: Callable[[argparse.ArgumentParser], None] = _no_arguments
+    requires: str | None = None
+    description: str | None = None
+
+
+@dataclass
+class Invocation:
+    """What a running command gets: its arguments, output streams, and the platform."""
+
+    args: argparse.Namespace
+    stdout: TextIO
+    stderr: TextIO
+    json: bool = False
+    _platform: Platform | None = field(default=None, init=False, repr=False)
+
+    def emit(self, human: str, data: Any) -> None:
+        """Print ``data`` as JSON with ``--json``, else the ``human`` text (both to stdout)."""
+        if self.json:
+            self.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        elif human:
+            self.stdout.write(human if human.endswith("\n") else human + "\n")
+
+    def platform(self) -> Platform:
+        """The platform composed from ``--manifest`` (loaded once, closed after the command).
+
+        Without ``--manifest``: ``manifest.yaml`` in the working directory when it exists,
+        else the defaults (orchestrator ``dagster``, no lineage, SQLite storage).
+        """
+        if self._platform is None:
+            from floe_registry.platform import load_platform
+            from floe_registry.platform_manifest import DEFAULT_MANIFEST_NAME
+
+            path = getattr(self.args, "manifest", None)
+            if path is None and Path(DEFAULT_MANIFEST_NAME).is_file():
+                path = DEFAULT_MANIFEST_NAME
+            source: Any = path if path is not None else {"orchestrator": "dagster"}
+            self._platform = load_platform(source)
+        return self._platform
+
+    def close(self) -> None:
+        """Close the platform if a command composed one."""
+        if self._platform is not None:
+            self._platform.close()
+
+
+def add_manifest_option(parser: argparse.ArgumentParser) -> None:
+    """``--manifest PATH``: which manifest.yaml selects the orchestrator."""
+    parser.add_argument(
+        "--manifest",
+        metavar="PATH",
+        help="platform manifest selecting the orchestrator (default: ./manifest.yaml if it "
+        "exists, else the 'dagster' orchestrator with defaults)",
+    )
+
+
+def default_commands() -> list[Command]:
+    """Every built-in command, in help order."""
+    from floe_registry.cli import commands_artifacts, commands_platform, commands_schedule
+
+    return [
+        *commands_platform.PLUGIN_COMMANDS,
+        *commands_artifacts.COMMANDS,
+        *commands_schedule.COMMANDS,
+        *commands_platform.ORCHESTRATOR_COMMANDS,
+    ]
+
+
+def _common_options(*, top_level: bool) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    default: Any = False if top_level else argparse.SUPPRESS
+    parent.add_argument(
+        "--json", action="store_true", default=default, help="machine-readable JSON output"
+    )
+    parent.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help="show tracebacks and debug logging on errors",
+    )
+    return parent
+
+
+def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
+    """The argparse parser for ``commands`` (groups such as ``graph`` are made as needed)."""
+    root = argparse.ArgumentParser(
+        prog="floe",
+        description="floe orchestration: compile dbt projects into CompiledArtifacts and run "
+        "them on the orchestrator selected in manifest.yaml.",
+        parents=[_common_options(top_level=True)],
+    )
+    common = _common_options(top_level=False)
+    groups: dict[tuple[str, ...], argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+    parsers: dict[tuple[str, ...], argparse.ArgumentParser] = {(): root}
+    for command in commands:
+        for depth in range(len(command.words)):
+            prefix = command.words[:depth]
+            if prefix not in groups:
+                groups[prefix] = parsers[prefix].add_subparsers(
+                    title="commands", metavar="COMMAND", dest=f"_words_{depth}"
+                )
+            words = command.words[: depth + 1]
+            if words in parsers:
+                continue
+            is_leaf = depth == len(command.words) - 1
+            parser = groups[prefix].add_parser(
+                words[-1],
+                help=command.help if is_leaf else GROUP_HELP.get(words, f"{words[-1]} commands"),
+                description=(command.description or command.help) if is_leaf else None,
+                parents=[common],
+            )
+            parsers[words] = parser
+            if is_leaf:
+                command.configure(parser)
+                if command.requires is not None:
+                    add_manifest_option(parser)
+                parser.set_defaults(_command=command)
+            else:
+                parser.set_defaults(_group=parser)
+    return root
+
+
+def _error_payload(exc: BaseException) -> dict[str, Any]:
+    problems = getattr(exc, "problems", ())
+    return {
+        "error": {
+            "type": type(exc).__name__,
+            "message": str(exc),
+            "problems": [list(p) if isinstance(p, tuple) else p for p in problems],
+        }
+    }
+
+
+def _report_error(invocation: Invocation, exc: BaseException, prefix: str = "error") -> None:
+    if invocation.args.debug:
+        traceback.print_exception(exc, file=invocation.stderr)
+    if invocation.json:
+        invocation.stderr.write(json.dumps(_error_payload(exc)) + "\n")
+    else:
+        invocation.stderr.write(f"floe: {prefix}: {exc}\n")
+
+
+def _check_capability(invocation: Invocation, command: Command) -> None:
+    from floe_orchestration_core.plugin import Capability
+    from floe_registry.errors import MissingCapabilityError
+
+    if command.requires is None:
+        return
+    capability = Capability(command.requires)
+    orchestrator = invocation.platform().orchestrator
+    if not orchestrator.supports(capability):
+        name = type(orchestrator).metadata.name
+        declared = ", ".join(sorted(c.value for c in orchestrator.capabilities)) or "none"
+        raise MissingCapabilityError(
+            f"'floe {' '.join(command.words)}' needs the {capability.value} capability, and the "
+            f"orchestrator '{name}' does not provide {capability.value} (it declares: "
+            f"{declared}); select an orchestrator that does in manifest.yaml",
+            plugin=name,
+            capability=capability.value,
+        )
+
+
+def _run(invocation: Invocation, command: Command) -> int:
+    from floe_orchestration_core.errors import FloeError
+
+    try:
+        if command.requires is not None:
+            _check_capability(invocation, command)
+        return command.run(invocation)
+    except FloeError as exc:
+        _report_error(invocation, exc)
+        return EXIT_USAGE
+    except OSError as exc:
+        _report_error(invocation, exc)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        invocation.stderr.write("floe: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        _report_error(
+            invocation,
+            exc,
+            prefix="internal error (a bug in floe or a plugin; run with --debug and report "
+            f"the traceback) {type(exc).__name__}",
+        )
+        return EXIT_INTERNAL
+    finally:
+        invocation.close()
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    commands: Sequence[Command] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run ``floe`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    parser = build_parser(default_commands() if commands is None else commands)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    command: Command | None = getattr(args, "_command", None)
+    if command is None:
+        group: argparse.ArgumentParser = getattr(args, "_group", parser)
+        group.print_help(err)
+        return EXIT_USAGE
+    if args.debug:
+        logging.basicConfig(level=logging.DEBUG, stream=err)
+    invocation = Invocation(args=args, stdout=out, stderr=err, json=bool(args.json))
+    return _run(invocation, command)

@@ -1,0 +1,216 @@
+"""Commands on a data product's artifacts: ``compile``, ``validate``, ``graph export``,
+``impact``.
+
+``validate`` is a check: problems in the artifacts' schema or graph exit 1. The others treat
+invalid input as an input error (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from floe_registry.cli.app import EXIT_CHECK_FAILED, EXIT_OK, Command, Invocation
+from floe_registry.cli.tables import render_table
+
+if TYPE_CHECKING:
+    from floe_orchestration_core.artifacts import CompiledArtifacts
+
+__all__ = ["COMMANDS"]
+
+
+def _add_artifacts_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--artifacts",
+        metavar="PATH",
+        default="compiled_artifacts.json",
+        help="compiled artifacts JSON (default: compiled_artifacts.json)",
+    )
+
+
+def _write_output(invocation: Invocation, text: str, output: str | None) -> None:
+    if output is None or output == "-":
+        invocation.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    path = Path(output)
+    if path.parent != Path() and not path.parent.is_dir():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+# compile -------------------------------------------------------------------------------
+def _configure_compile(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dbt-manifest", required=True, metavar="PATH", help="dbt's target/manifest.json"
+    )
+    parser.add_argument("--product", metavar="PATH", help="floe.yaml (default: none)")
+    parser.add_argument("--project-dir", metavar="DIR", help="the dbt project directory")
+    parser.add_argument("--profiles-dir", metavar="DIR", help="the dbt profiles directory")
+    parser.add_argument("--target", help="the dbt target (default: the profile's default)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        default="compiled_artifacts.json",
+        help="where to write the artifacts; '-' for stdout (default: compiled_artifacts.json)",
+    )
+
+
+def _summary(artifacts: CompiledArtifacts) -> dict[str, Any]:
+    return {
+        "product": artifacts.metadata.product_name,
+        "schema_version": artifacts.schema_version,
+        "transforms": len(artifacts.transforms),
+        "sources": len(artifacts.sources),
+        "schedules": len(artifacts.schedules),
+        "sensors": len(artifacts.sensors),
+        "compute_targets": [target.name for target in artifacts.compute_targets],
+    }
+
+
+def _run_compile(invocation: Invocation) -> int:
+    from floe_orchestration_core.compile import compile_artifacts
+
+    args = invocation.args
+    artifacts = compile_artifacts(
+        args.dbt_manifest,
+        product=args.product,
+        project_dir=args.project_dir,
+        profiles_dir=args.profiles_dir,
+        target=args.target,
+    )
+    _write_output(invocation, artifacts.to_json(), args.output)
+    if args.output == "-":
+        return EXIT_OK
+    summary = {"output": args.output, **_summary(artifacts)}
+    invocation.emit(
+        f"compiled '{summary['product']}': {summary['transforms']} transforms, "
+        f"{summary['sources']} sources, {summary['schedules']} schedules -> {args.output}",
+        summary,
+    )
+    return EXIT_OK
+
+
+# validate ------------------------------------------------------------------------------
+def _run_validate(invocation: Invocation) -> int:
+    from floe_orchestration_core.artifacts import load_artifacts
+    from floe_orchestration_core.errors import ArtifactsError, ValidationError
+    from floe_orchestration_core.graph import TransformGraph
+
+    path = invocation.args.artifacts
+    problems: list[dict[str, str | None]]
+    try:
+        artifacts = load_artifacts(path)
+    except ArtifactsError as exc:
+        if not exc.problems:
+            raise  # unreadable, not JSON, not an object: an input error (exit 2)
+        problems = [{"path": p, "message": m} for p, m in exc.problems]
+        kind = "schema"
+    else:
+        try:
+            TransformGraph.from_artifacts(artifacts)
+        except ValidationError as exc:
+            problems = [{"path": None, "message": message} for message in exc.problems]
+            kind = "graph"
+        else:
+            summary = {"valid": True, "artifacts": str(path), **_summary(artifacts)}
+            invocation.emit(
+                f"valid: {path} ({summary['transforms']} transforms, {summary['sources']} "
+                f"sources, {summary['schedules']} schedules)",
+                summary,
+            )
+            return EXIT_OK
+    lines = [f"INVALID: {path}: {len(problems)} {kind} problem(s)"]
+    lines += [
+        f"  {problem['path']}: {problem['message']}"
+        if problem["path"]
+        else f"  {problem['message']}"
+        for problem in problems
+    ]
+    invocation.emit(
+        "\n".join(lines),
+        {"valid": False, "artifacts": str(path), "kind": kind, "problems": problems},
+    )
+    return EXIT_CHECK_FAILED
+
+
+# graph export / impact -------------------------------------------------------------------
+def _configure_graph_export(parser: argparse.ArgumentParser) -> None:
+    _add_artifacts_option(parser)
+    parser.add_argument(
+        "--format",
+        choices=["json", "mermaid", "dot"],
+        default="json",
+        help="output format (default: json)",
+    )
+    parser.add_argument("-o", "--output", metavar="PATH", help="write to PATH instead of stdout")
+
+
+def _graph(path: str) -> Any:
+    from floe_orchestration_core.artifacts import load_artifacts
+    from floe_orchestration_core.graph import TransformGraph
+
+    return TransformGraph.from_artifacts(load_artifacts(path))
+
+
+def _run_graph_export(invocation: Invocation) -> int:
+    import json
+
+    args = invocation.args
+    graph = _graph(args.artifacts)
+    if args.format == "json":
+        text = json.dumps(graph.to_json(), indent=2)
+    elif args.format == "mermaid":
+        text = graph.to_mermaid()
+    else:
+        text = graph.to_dot()
+    _write_output(invocation, text, args.output)
+    return EXIT_OK
+
+
+def _configure_impact(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="the transform whose downstream to list")
+    _add_artifacts_option(parser)
+
+
+def _run_impact(invocation: Invocation) -> int:
+    args = invocation.args
+    impacted: dict[str, int] = _graph(args.artifacts).impact(args.model)
+    if impacted:
+        rows = [[str(distance), name] for name, distance in impacted.items()]
+        human = f"{len(impacted)} transform(s) downstream of '{args.model}':\n" + render_table(
+            ["DISTANCE", "TRANSFORM"], rows
+        )
+    else:
+        human = f"nothing is downstream of '{args.model}'"
+    invocation.emit(human, {"model": args.model, "impacted": impacted})
+    return EXIT_OK
+
+
+COMMANDS = (
+    Command(
+        ("compile",),
+        "compile a dbt manifest.json (and optional floe.yaml) into CompiledArtifacts",
+        run=_run_compile,
+        configure=_configure_compile,
+    ),
+    Command(
+        ("validate",),
+        "check artifacts: schema, cycles, duplicates, unknown dependencies (exit 1 if invalid)",
+        run=_run_validate,
+        configure=_add_artifacts_option,
+    ),
+    Command(
+        ("graph", "export"),
+        "export the transform graph as JSON, Mermaid or Graphviz DOT",
+        run=_run_graph_export,
+        configure=_configure_graph_export,
+    ),
+    Command(
+        ("impact",),
+        "list the transforms downstream of MODEL, by distance",
+        run=_run_impact,
+        configure=_configure_impact,
+    ),
+)

@@ -1,0 +1,167 @@
+"""Composition: ``manifest.yaml`` → a :class:`Platform` holding the wired plugins.
+
+:func:`load_platform` is the composition root of the hexagon:
+
+1. read and validate the manifest (:func:`~floe_registry.platform_manifest.load_manifest`);
+2. load the lineage backend named in ``lineage.type`` — or the core's
+   :class:`~floe_orchestration_core.lineage.NoOpLineageBackend` when ``lineage`` is absent —
+   passing ``lineage.config`` as constructor keywords (validated first against the backend's
+   ``config_model`` when it declares one);
+3. load the orchestrator named in ``orchestrator.type``, validate ``orchestrator.config``
+   against the plugin's own ``config_model`` (a plugin without one accepts no config), and
+   construct it with the backend injected through the port
+   (``OrchestratorPlugin(config, lineage_backend=backend)``).
+
+Configuration problems are :class:`~floe_registry.errors.ManifestError` with JSON paths
+such as ``orchestrator.config.url``. Close the platform (or use it as a context manager) to
+flush and close the lineage backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from floe_registry.errors import ManifestError, PluginLoadError
+from floe_registry.loading import (
+    check_constructor_keywords,
+    load_lineage_backend_class,
+    load_orchestrator_class,
+)
+from floe_registry.platform_manifest import PlatformManifest, PluginSelection, load_manifest
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from floe_orchestration_core.lineage import LineageBackendPlugin
+    from floe_orchestration_core.plugin import OrchestratorPlugin
+
+__all__ = ["Platform", "load_platform", "validate_plugin_config"]
+
+
+@dataclass
+class Platform:
+    """The composed platform: the manifest, the orchestrator, and its lineage backend."""
+
+    manifest: PlatformManifest
+    orchestrator: OrchestratorPlugin
+    lineage_backend: LineageBackendPlugin
+    _closed: bool = field(default=False, init=False, repr=False)
+
+    def close(self, timeout: float = 5.0) -> bool:
+        """Flush the lineage backend (up to ``timeout`` s) and close it. Idempotent.
+
+        Returns True when every pending event was delivered before closing.
+        """
+        if self._closed:
+            return True
+        self._closed = True
+        flushed = self.lineage_backend.flush(timeout)
+        self.lineage_backend.close(timeout)
+        return flushed
+
+    def __enter__(self) -> Platform:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _config_problems(exc: Exception, prefix: str) -> list[tuple[str, str]]:
+    from pydantic import ValidationError as PydanticValidationError
+
+    if not isinstance(exc, PydanticValidationError):
+        return [(prefix, str(exc))]
+    problems: list[tuple[str, str]] = []
+    for error in exc.errors(include_url=False):
+        path = prefix
+        for part in error["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else f".{part}"
+        problems.append((path, str(error["msg"]).removeprefix("Value error, ")))
+    return problems
+
+
+def validate_plugin_config(
+    plugin_cls: type, config: Mapping[str, Any], *, path: str, plugin_name: str
+) -> BaseModel | None:
+    """``config`` validated against ``plugin_cls.config_model``; ManifestError otherwise.
+
+    A plugin whose ``config_model`` is None (or absent) accepts only an empty config and gets
+    None. Problems are reported under ``path`` (e.g. ``orchestrator.config.url``).
+    """
+    from pydantic import BaseModel
+    from pydantic import ValidationError as PydanticValidationError
+
+    model = getattr(plugin_cls, "config_model", None)
+    if model is None:
+        if config:
+            keys = ", ".join(sorted(config))
+            raise ManifestError(
+                f"{path}: plugin '{plugin_name}' takes no configuration, but {keys} given; "
+                f"remove '{path}'",
+                [(path, f"plugin '{plugin_name}' takes no configuration")],
+            )
+        return None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise PluginLoadError(
+            f"plugin '{plugin_name}': config_model is {model!r}, not a pydantic model class"
+        )
+    try:
+        return model.model_validate(dict(config))
+    except PydanticValidationError as exc:
+        problems = _config_problems(exc, path)
+        fields = ", ".join(model.model_fields) or "none"
+        listing = "\n".join(f"  {p}: {m}" for p, m in problems)
+        raise ManifestError(
+            f"invalid configuration for plugin '{plugin_name}' (its fields: {fields}):\n{listing}",
+            problems,
+        ) from exc
+
+
+def _build_lineage_backend(selection: PluginSelection | None) -> LineageBackendPlugin:
+    if selection is None:
+        from floe_orchestration_core.lineage import NoOpLineageBackend
+
+        return NoOpLineageBackend()
+    cls = load_lineage_backend_class(selection.type)
+    config: dict[str, Any] = dict(selection.config)
+    if getattr(cls, "config_model", None) is not None:
+        validate_plugin_config(cls, config, path="lineage.config", plugin_name=selection.type)
+    try:
+        check_constructor_keywords(cls, config, where=f"lineage backend '{selection.type}'")
+    except PluginLoadError as exc:
+        raise ManifestError(f"lineage.config: {exc}", [("lineage.config", str(exc))]) from exc
+    return cls(**config)
+
+
+def load_platform(
+    manifest: str | Path | Mapping[str, Any] | PlatformManifest,
+) -> Platform:
+    """Compose the platform described by ``manifest`` (a YAML path, a mapping, or a model).
+
+    Raises :class:`ManifestError` for manifest and plugin-configuration problems, and the
+    registry's plugin errors (not found, duplicate, load, incompatible) for the plugins.
+    """
+    parsed = load_manifest(manifest)
+    orchestrator_cls = load_orchestrator_class(parsed.orchestrator.type)
+    config = validate_plugin_config(
+        orchestrator_cls,
+        parsed.orchestrator.config,
+        path="orchestrator.config",
+        plugin_name=parsed.orchestrator.type,
+    )
+    backend = _build_lineage_backend(parsed.lineage)
+    try:
+        orchestrator = orchestrator_cls(config, lineage_backend=backend)
+    except BaseException:
+        backend.close(0.0)
+        raise
+    return Platform(manifest=parsed, orchestrator=orchestrator, lineage_backend=backend)
