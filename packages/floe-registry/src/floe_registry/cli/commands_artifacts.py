@@ -8,6 +8,7 @@ invalid input as an input error (exit 2).
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,15 +59,36 @@ def _configure_compile(parser: argparse.ArgumentParser) -> None:
 
 
 def _summary(artifacts: CompiledArtifacts) -> dict[str, Any]:
+    per_target = Counter(t.compute for t in artifacts.transforms)
     return {
         "product": artifacts.metadata.product_name,
+        "version": artifacts.metadata.product_version,
         "schema_version": artifacts.schema_version,
         "transforms": len(artifacts.transforms),
+        "quality_checks": sum(len(t.quality_checks) for t in artifacts.transforms)
+        + sum(len(s.quality_checks) for s in artifacts.sources),
         "sources": len(artifacts.sources),
         "schedules": len(artifacts.schedules),
         "sensors": len(artifacts.sensors),
-        "compute_targets": [target.name for target in artifacts.compute_targets],
+        "compute_targets": {
+            target.name: per_target[target.name] for target in artifacts.compute_targets
+        },
     }
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _describe(summary: dict[str, Any]) -> str:
+    """One line such as '13 transforms (duckdb: 11, duckdb_heavy: 2), 27 quality checks, ...'."""
+    targets = ", ".join(f"{name}: {count}" for name, count in summary["compute_targets"].items())
+    return (
+        f"{_plural(summary['transforms'], 'transform')} ({targets}), "
+        f"{_plural(summary['quality_checks'], 'quality check')}, "
+        f"{_plural(summary['sources'], 'source')}, {_plural(summary['schedules'], 'schedule')}, "
+        f"{_plural(summary['sensors'], 'sensor')}"
+    )
 
 
 def _run_compile(invocation: Invocation) -> int:
@@ -85,8 +107,8 @@ def _run_compile(invocation: Invocation) -> int:
         return EXIT_OK
     summary = {"output": args.output, **_summary(artifacts)}
     invocation.emit(
-        f"compiled '{summary['product']}': {summary['transforms']} transforms, "
-        f"{summary['sources']} sources, {summary['schedules']} schedules -> {args.output}",
+        f"compiled '{summary['product']}' {summary['version']}: {_describe(summary)} "
+        f"-> {args.output}",
         summary,
     )
     return EXIT_OK
@@ -116,8 +138,7 @@ def _run_validate(invocation: Invocation) -> int:
         else:
             summary = {"valid": True, "artifacts": str(path), **_summary(artifacts)}
             invocation.emit(
-                f"valid: {path} ({summary['transforms']} transforms, {summary['sources']} "
-                f"sources, {summary['schedules']} schedules)",
+                f"valid: {path} ({_describe(summary)})",
                 summary,
             )
             return EXIT_OK
