@@ -33,6 +33,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
@@ -51,6 +52,7 @@ __all__ = [
     "ColumnInfo",
     "CompiledArtifacts",
     "ComputeTarget",
+    "DateOrDatetime",
     "DbtSettings",
     "ExposureConfig",
     "FileArrivalSensor",
@@ -79,6 +81,25 @@ Identifier = Annotated[
 ]
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+def _date_or_datetime(value: object) -> object:
+    # In JSON both arrive as strings, and pydantic's lax date would read
+    # "2024-01-01T00:00:00Z" as a date, dropping the time: a string with a time part is a
+    # datetime, any other string a date.
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if "T" in text or " " in text:
+                return datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return date.fromisoformat(text)
+        except ValueError:
+            return value  # let pydantic report it with its own message
+    return value
+
+
+#: A calendar date (``2024-01-01``) or an instant (``2024-01-01T06:00:00Z``), kept as given.
+DateOrDatetime = Annotated[date | datetime, BeforeValidator(_date_or_datetime)]
 
 
 class _Frozen(BaseModel):
@@ -305,23 +326,11 @@ class PartitionConfig(_Frozen):
 
     name: Identifier
     granularity: Literal["hourly", "daily", "weekly", "monthly"]
-    start: date | datetime
-    end: date | datetime | None = None
+    start: DateOrDatetime
+    end: DateOrDatetime | None = None
     timezone: NonEmptyStr = "UTC"
     start_var: Identifier = "min_date"
     end_var: Identifier = "max_date"
-
-    @field_validator("start", "end", mode="before")
-    @classmethod
-    def _date_or_datetime(cls, value: object) -> object:
-        # In JSON both arrive as strings, and pydantic would read "2024-01-01T00:00:00Z" as a
-        # date (dropping the time): a string with a time part is a datetime, else a date.
-        if isinstance(value, str):
-            text = value.strip()
-            if "T" in text or " " in text:
-                return datetime.fromisoformat(text.replace("Z", "+00:00"))
-            return date.fromisoformat(text)
-        return value
 
     @field_validator("timezone")
     @classmethod

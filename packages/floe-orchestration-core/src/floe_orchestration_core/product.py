@@ -44,7 +44,6 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -61,6 +60,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from floe_orchestration_core.artifacts import (
     AssetCheckFailureSensor,
+    DateOrDatetime,
     FileArrivalSensor,
     LineageSettings,
     PartitionConfig,
@@ -225,8 +225,8 @@ SensorSpec = Annotated[
 class PartitionSpec(_Spec):
     name: Identifier
     granularity: Literal["hourly", "daily", "weekly", "monthly"]
-    start: date | datetime
-    end: date | datetime | None = None
+    start: DateOrDatetime
+    end: DateOrDatetime | None = None
     timezone: NonEmptyStr = "UTC"
     select: NonEmptyStr
     start_var: Identifier = "min_date"
