@@ -18,9 +18,13 @@ from pathlib import Path
 
 import nox
 
-# Python 3.12/3.13 answer through pyenv shims only when PYENV_VERSION names them; uv must use
-# installed interpreters (it cannot download builds on the CI machines).
-os.environ.setdefault("PYENV_VERSION", "3.11.7:3.12.1:3.13.0")
+# Python 3.12/3.13 answer through pyenv shims only when PYENV_VERSION names them. A shim
+# (`uv run` goes through one) sets PYENV_VERSION to the one version it runs, so the versions
+# are added to whatever is there rather than set as a default. uv must use installed
+# interpreters: it cannot download builds on the CI machines.
+_PYENV_PYTHONS = ("3.11.7", "3.12.1", "3.13.0")
+_pyenv = [v for v in os.environ.get("PYENV_VERSION", "").split(":") if v]
+os.environ["PYENV_VERSION"] = ":".join(dict.fromkeys([*_pyenv, *_PYENV_PYTHONS]))
 os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
 
 nox.options.default_venv_backend = "uv"
