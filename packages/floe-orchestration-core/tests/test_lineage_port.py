@@ -25,9 +25,9 @@ from floe_orchestration_core.lineage import (
     NoOpLineageBackend,
     ParentRun,
     RunState,
-    _RunIdGenerator,
     new_run_id,
 )
+from floe_orchestration_core.lineage_events import _RunIdGenerator
 from floe_orchestration_core.plugin import PluginMetadata
 
 LOGGER = "floe_orchestration_core.lineage"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
@@ -122,21 +124,32 @@ def test_a_malformed_platform_api_version_is_named() -> None:
 
 
 @pytest.mark.parametrize(
-    "fields",
+    ("fields", "named"),
     [
-        {"name": "Dagster", "version": "1", "floe_api_version": "1.0"},
-        {"name": "dagster", "version": "", "floe_api_version": "1.0"},
-        {"name": "dagster", "version": "1", "floe_api_version": "1"},
-        {"name": "dagster", "version": "1", "floe_api_version": "1.0", "author": "me"},
+        ({"name": "Dagster", "version": "1", "floe_api_version": "1.0"}, "name 'Dagster'"),
+        ({"name": "x" * 65, "version": "1", "floe_api_version": "1.0"}, "at most 64"),
+        ({"name": "dagster\n", "version": "1", "floe_api_version": "1.0"}, "lowercase"),
+        ({"name": "dagster", "version": "", "floe_api_version": "1.0"}, "version must not"),
+        ({"name": "dagster", "version": "1", "floe_api_version": "1"}, "floe_api_version '1'"),
+        ({"name": "dagster", "version": 1, "floe_api_version": "1.0"}, "version must be a str"),
+        (
+            {"name": "dagster", "version": "1", "floe_api_version": "1.0", "description": None},
+            "description must be a string",
+        ),
     ],
 )
-def test_invalid_metadata_is_refused(fields: dict[str, str]) -> None:
-    with pytest.raises(pydantic.ValidationError):
-        PluginMetadata.model_validate(fields)
+def test_invalid_metadata_is_refused_naming_the_field(fields: dict[str, Any], named: str) -> None:
+    with pytest.raises(PluginError, match=f"invalid plugin metadata .*{re.escape(named)}"):
+        PluginMetadata(**fields)
+
+
+def test_metadata_refuses_unknown_fields() -> None:
+    with pytest.raises(TypeError, match="author"):
+        PluginMetadata(name="dagster", version="1", floe_api_version="1.0", author="me")  # type: ignore[call-arg]
 
 
 def test_metadata_is_frozen() -> None:
-    with pytest.raises(pydantic.ValidationError):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         _META.name = "other"  # type: ignore[misc]
 
 

@@ -149,7 +149,8 @@ def test_default_orchestrator_is_dagster_when_no_manifest_exists(
         args=argparse.Namespace(manifest=None), stdout=io.StringIO(), stderr=io.StringIO()
     )
 
-    assert invocation.platform() == "platform"
+    platform: object = invocation.platform()
+    assert platform == "platform"
     assert composed == [{"orchestrator": "dagster"}]
 
 

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from floe_registry import discovery
 from floe_registry.discovery import (
     PluginKind,
     api_versions_compatible,
@@ -117,7 +116,7 @@ def test_finding_an_unknown_name_lists_installed_plugins_with_versions(
 def test_finding_an_unknown_name_says_none_are_installed_when_none_are(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(discovery.importlib_metadata, "entry_points", lambda group: [])
+    monkeypatch.setattr("floe_registry.discovery.importlib_metadata.entry_points", lambda group: [])
 
     with pytest.raises(PluginNotFoundError, match="installed: none"):
         find_plugin("lineage_backend", "openlineage")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 from typing import TYPE_CHECKING
 
@@ -335,3 +337,58 @@ def test_registering_an_incompatible_class_is_refused() -> None:
 def test_registering_something_that_is_not_a_plugin_is_refused() -> None:
     with pytest.raises(PluginLoadError, match="register\\(\\) takes a subclass"):
         register(dict)  # type: ignore[arg-type]
+
+
+# A plugin module as an adapter writes one: it imports only the core's plugin port.
+_LIGHT_PLUGIN = """
+from floe_orchestration_core.plugin import OrchestratorPlugin, PluginMetadata
+
+
+class Plugin(OrchestratorPlugin):
+    metadata = PluginMetadata(name="light", version="0.0.1", floe_api_version="1.0")
+
+    def _create_definitions(self, artifacts, graph):
+        return {}
+
+    def _create_assets_from_transforms(self, transforms, graph):
+        return []
+
+    def _get_helm_values(self, *, size, resources, artifacts):
+        return {}
+
+    def _schedule_job(self, job_name, cron, timezone):
+        return ()
+
+    def _validate_connection(self, url, deadline):
+        raise NotImplementedError
+"""
+
+
+def test_loading_a_light_plugin_class_in_a_fresh_interpreter_imports_no_heavy_dependency(
+    fake_dists: FakeDistributions,
+) -> None:
+    fake_dists.add(
+        "light-plugin",
+        "0.0.1",
+        {"floe.orchestrators": {"light": "light_mod:Plugin [floe-api-1.0]"}},
+        {"light_mod": _LIGHT_PLUGIN},
+    )
+    code = (
+        "import json, sys\n"
+        "from floe_registry.loading import load_orchestrator_class\n"
+        "load_orchestrator_class('light')\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=fake_dists.env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    heavy = ("pydantic", "pydantic_core", "networkx", "opentelemetry", "attrs", "attr")
+    assert "light_mod" in loaded
+    assert [name for name in loaded if name.split(".")[0] in heavy] == []

@@ -11,7 +11,7 @@ manifest is :mod:`floe_orchestration_core.manifest`; reading ``floe.yaml`` is
   transforms like any other (``materialization="ephemeral"``, ``language="python"``).
 - Enabled ``sources`` → :class:`SourceConfig` keyed ``source_name.table``; ``exposures`` →
   :class:`ExposureConfig`.
-- ``test`` nodes → :class:`QualityCheck` on the transform or source they test (below).
+- ``test`` nodes → :class:`QualityCheck` on the transform or source they test.
 - Everything else (analyses, operations, unit tests, metrics, semantic models, saved queries,
   macros) is not part of the artifacts; dependencies on such nodes are ignored.
 - Disabled resources (the manifest's ``disabled`` section, or ``config.enabled: false``) are
@@ -36,17 +36,7 @@ manifest is :mod:`floe_orchestration_core.manifest`; reading ``floe.yaml`` is
   selects the transform (entries applied in order; a later match wins). ``partition`` = the
   floe.yaml partition whose ``select`` matches it (two matching partitions are an error).
 
-**Quality checks** (``kind`` generic when the test has ``test_metadata``, else singular)
-
-- Parents = the test's ``depends_on.nodes`` that are transforms or sources. A test whose parents
-  are all disabled (or which reads none) has no target and is left out.
-- Attached to: ``attached_node`` (v10+) when it is a parent; else the only parent; else the
-  parent named by ``file_key_name`` (``models.<name>`` / ``sources.<source_name>``) when exactly
-  one parent matches; else the downstream-most parent (deepest in the transform graph, sources
-  being upstream of everything; ties broken by name). ``references`` lists every parent.
-- ``test_name`` = the generic test (``namespace.name`` for package tests) or the singular test's
-  name; ``column`` = ``test_metadata.kwargs.column_name`` or the node's ``column_name``;
-  ``severity`` = ``config.severity`` (any case; default ``error``).
+**Quality checks**: attachment rules and fields in :mod:`floe_orchestration_core.quality_checks`.
 
 **Defaults without floe.yaml**: product name = the dbt project's name (characters a product
 name cannot hold become ``-``), version ``0.0.0``; one compute target named after
@@ -83,7 +73,6 @@ from floe_orchestration_core.manifest import (
     ColumnRecord,
     DbtManifest,
     NodeRecord,
-    TestRecord,
     parse_manifest,
     read_manifest_file,
 )
@@ -93,6 +82,7 @@ from floe_orchestration_core.product import (
     load_product_spec,
     read_product_spec_file,
 )
+from floe_orchestration_core.quality_checks import attach_quality_checks
 
 __all__ = ["compile_artifacts", "transform_name"]
 
@@ -189,11 +179,6 @@ class _Mapper:
             {n.unique_id: transform_name(n) for n in manifest.nodes}, "transform"
         )
         self.keys = self._unique({s.unique_id: s.key for s in manifest.sources}, "source")
-        self._depth: dict[str, int] | None = None
-        self._hint_names = {  # how a test's file_key_name ("models.x", "sources.y") names parents
-            "models": {n.unique_id: n.name for n in manifest.nodes},
-            "sources": {s.unique_id: s.source_name for s in manifest.sources},
-        }
 
     def _unique(self, labels: dict[str, str], kind: str) -> dict[str, str]:
         first: dict[str, str] = {}
@@ -205,9 +190,6 @@ class _Mapper:
                     f"floe never renames, and every {kind} name must be unique"
                 )
         return labels
-
-    def label(self, uid: str) -> str:
-        return self.names.get(uid) or self.keys[uid]
 
     def dependencies(
         self, owner: str, depends_on: tuple[str, ...], *, drop_disabled: bool = False
@@ -233,75 +215,17 @@ class _Mapper:
                 )
         return list(transforms), list(sources)
 
-    def _depths(self) -> dict[str, int]:
-        """Longest distance of each transform from a root of the graph (Kahn's algorithm)."""
-        parents = {
-            n.unique_id: [d for d in n.depends_on if d in self.names] for n in self.manifest.nodes
-        }
-        children: dict[str, list[str]] = {uid: [] for uid in parents}
-        waiting = {uid: len(ps) for uid, ps in parents.items()}
-        for uid, ps in parents.items():
-            for parent in ps:
-                children[parent].append(uid)
-        depth = dict.fromkeys(parents, 0)
-        ready = [uid for uid, count in waiting.items() if count == 0]
-        while ready:
-            uid = ready.pop()
-            for child in children[uid]:
-                depth[child] = max(depth[child], depth[uid] + 1)
-                waiting[child] -= 1
-                if waiting[child] == 0:
-                    ready.append(child)
-        return depth
-
-    def attach(self, test: TestRecord, parents: list[str]) -> str:
-        """The unique_id of the parent ``test`` is attached to."""
-        if test.attached_node is not None and test.attached_node in parents:
-            return test.attached_node
-        if len(parents) == 1:
-            return parents[0]
-        kind, _, named = (test.file_key_name or "").partition(".")
-        by_name = self._hint_names.get(kind, {})
-        hinted = [p for p in parents if by_name.get(p) == named]
-        if len(hinted) == 1:
-            return hinted[0]
-        if self._depth is None:
-            self._depth = self._depths()
-        depth = self._depth
-        return min(parents, key=lambda p: (-depth.get(p, -1), self.label(p)))
-
     def quality_checks(self) -> dict[str, list[dict[str, Any]]]:
         """QualityCheck fields by the unique_id of the transform or source they belong to."""
-        by_target: dict[str, list[dict[str, Any]]] = {}
-        for test in self.manifest.tests:
-            self.dependencies(test.unique_id, test.depends_on, drop_disabled=True)
-            parents = [
-                d for d in dict.fromkeys(test.depends_on) if d in self.names or d in self.keys
-            ]
-            if not parents:
-                continue
-            severity = (test.severity or "error").lower()
-            if severity not in ("error", "warn"):
-                self.problems.append(
-                    f"test '{test.unique_id}' has severity '{test.severity}'; dbt accepts "
-                    "error or warn"
-                )
-            target = self.attach(test, parents)
-            by_target.setdefault(target, []).append(
-                {
-                    "name": test.name,
-                    "unique_id": test.unique_id,
-                    "kind": "singular" if test.test_name is None else "generic",
-                    "test_name": test.test_name or test.name,
-                    "column": test.column_name,
-                    "severity": severity,
-                    "attached_to": self.label(target),
-                    "references": [self.label(p) for p in parents],
-                    "description": test.description,
-                    "tags": test.tags,
-                }
-            )
-        return by_target
+        return attach_quality_checks(
+            self.manifest,
+            transforms=self.names,
+            sources=self.keys,
+            check_dependencies=lambda test: self.dependencies(
+                test.unique_id, test.depends_on, drop_disabled=True
+            ),
+            problems=self.problems,
+        )
 
     def transforms(
         self, checks: Mapping[str, list[dict[str, Any]]], default_compute: str

@@ -34,6 +34,11 @@ Implementer's checklist (for an orchestrator adapter):
 
 Validation is idempotent: every public method called twice with the same arguments gives an
 equal result or the same error message.
+
+Import cost: every adapter's plugin module imports this one, and the registry imports it to
+load a plugin, so at module level it imports only the standard library, ``errors`` and
+``FLOE_API_VERSION``. Pydantic, OpenTelemetry, attrs, networkx and the other core modules are
+imported inside the methods that use them (``tests/test_plugin_imports.py`` guards this).
 """
 
 from __future__ import annotations
@@ -43,25 +48,12 @@ import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-from uuid import UUID
-
-from opentelemetry.trace import Span
-from opentelemetry.util.types import AttributeValue
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic import ValidationError as PydanticValidationError
 
 from floe_orchestration_core import FLOE_API_VERSION
-from floe_orchestration_core.artifacts import (
-    CompiledArtifacts,
-    TransformConfig,
-    format_pydantic_errors,
-    load_artifacts,
-)
-from floe_orchestration_core.connectivity import Deadline, ValidationResult, run_check
 from floe_orchestration_core.errors import (
     ConnectivityError,
     FloeError,
@@ -69,21 +61,22 @@ from floe_orchestration_core.errors import (
     PluginError,
     SchedulingError,
 )
-from floe_orchestration_core.lineage import (
-    Dataset,
-    ErrorInfo,
-    LineageBackendPlugin,
-    LineageEvent,
-    RunState,
-    new_run_id,
-)
-from floe_orchestration_core.resources import ResourceSpec, get_preset
-from floe_orchestration_core.scheduling import validate_cron, validate_timezone
-from floe_orchestration_core.telemetry import span
 
 if TYPE_CHECKING:
-    # Imported where first needed: it pulls in networkx, and loading a plugin should not.
+    # Imported where first needed (see "Import cost" in the module docstring).
+    from contextlib import AbstractContextManager
+    from uuid import UUID
+
+    from opentelemetry.trace import Span
+    from opentelemetry.util.types import AttributeValue
+    from pydantic import BaseModel
+
+    from floe_orchestration_core.artifacts import CompiledArtifacts, TransformConfig
+    from floe_orchestration_core.connectivity import Deadline, ValidationResult
     from floe_orchestration_core.graph import TransformGraph
+    from floe_orchestration_core.lineage import LineageBackendPlugin
+    from floe_orchestration_core.lineage_events import Dataset, ErrorInfo, RunState
+    from floe_orchestration_core.resources import ResourceSpec
 
 __all__ = [
     "DEFAULT_LINEAGE_NAMESPACE",
@@ -95,6 +88,9 @@ __all__ = [
 _T = TypeVar("_T")
 _TRACER = "floe_orchestration_core.plugin"
 _API_VERSION = re.compile(r"^(\d+)\.(\d+)$")
+_PLUGIN_NAME = re.compile(r"[a-z][a-z0-9_-]*")
+_PLUGIN_NAME_MAX = 64
+_PLUGIN_API_VERSION = re.compile(r"\d+\.\d+")
 _JOB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 #: The lineage namespace used when no lineage backend is configured.
@@ -108,8 +104,48 @@ def _major_minor(version: str, *, what: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-class PluginMetadata(BaseModel):
+def _metadata_problems(
+    *, name: object, version: object, floe_api_version: object, description: object
+) -> list[str]:
+    """What is wrong with these :class:`PluginMetadata` fields (empty when they are valid)."""
+    problems = [
+        f"{field} must be a string, got {type(value).__name__} {value!r}"
+        for field, value in (
+            ("name", name),
+            ("version", version),
+            ("floe_api_version", floe_api_version),
+            ("description", description),
+        )
+        if not isinstance(value, str)
+    ]
+    if isinstance(name, str) and (
+        len(name) > _PLUGIN_NAME_MAX or _PLUGIN_NAME.fullmatch(name) is None
+    ):
+        problems.append(
+            f"name {name!r} must start with a lowercase letter and hold only lowercase letters, "
+            f"digits, '_' and '-' (at most {_PLUGIN_NAME_MAX} characters), e.g. 'dagster'"
+        )
+    if version == "":
+        problems.append("version must not be empty, e.g. '0.1.0'")
+    if (
+        isinstance(floe_api_version, str)
+        and _PLUGIN_API_VERSION.fullmatch(floe_api_version) is None
+    ):
+        problems.append(
+            f"floe_api_version {floe_api_version!r} is not 'MAJOR.MINOR', e.g. '{FLOE_API_VERSION}'"
+        )
+    return problems
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PluginMetadata:
     """What a plugin declares about itself; read by the registry without loading the plugin.
+
+    A frozen dataclass (not a pydantic model) so that the port module stays cheap to import.
+    Construction validates every field and raises :class:`PluginError` listing each problem:
+    ``name`` is lowercase letters, digits, ``_`` and ``-``, starting with a letter (at most 64
+    characters; it is the entry-point name); ``version`` is non-empty; ``floe_api_version``
+    is ``MAJOR.MINOR``; ``description`` is a string.
 
     >>> meta = PluginMetadata(name="dagster", version="0.1.0", floe_api_version="1.0")
     >>> meta.is_compatible_with("1.2")
@@ -118,12 +154,25 @@ class PluginMetadata(BaseModel):
     False
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)
-    version: str = Field(min_length=1)
-    floe_api_version: str = Field(pattern=r"^\d+\.\d+$")
+    name: str
+    version: str
+    floe_api_version: str
     description: str = ""
+
+    def __post_init__(self) -> None:
+        problems = _metadata_problems(
+            name=self.name,
+            version=self.version,
+            floe_api_version=self.floe_api_version,
+            description=self.description,
+        )
+        if problems:
+            label = repr(self.name) if isinstance(self.name, str) else "(unnamed)"
+            raise PluginError(
+                f"invalid plugin metadata {label}: {'; '.join(problems)}; for example "
+                "PluginMetadata(name='my_orchestrator', version='0.1.0', "
+                f"floe_api_version='{FLOE_API_VERSION}')"
+            )
 
     def is_compatible_with(self, platform_api_version: str = FLOE_API_VERSION) -> bool:
         """True when the majors are equal and this plugin's minor is at most the platform's."""
@@ -145,6 +194,8 @@ class Capability(StrEnum):
 
 
 def _error_info(error: BaseException | ErrorInfo | str | None) -> ErrorInfo | None:
+    from floe_orchestration_core.lineage_events import ErrorInfo
+
     if error is None or isinstance(error, ErrorInfo):
         return error
     if isinstance(error, BaseException):
@@ -196,9 +247,11 @@ class OrchestratorPlugin(ABC):
                 f"got {capabilities!r}"
             )
         config_model = cls.config_model
-        if config_model is not None and not (
-            isinstance(config_model, type) and issubclass(config_model, BaseModel)
-        ):
+        if config_model is None:
+            return
+        from pydantic import BaseModel
+
+        if not (isinstance(config_model, type) and issubclass(config_model, BaseModel)):
             raise PluginError(
                 f"orchestrator plugin '{metadata.name}': 'config_model' must be a pydantic "
                 f"BaseModel subclass or None; got {config_model!r}"
@@ -224,6 +277,11 @@ class OrchestratorPlugin(ABC):
                 f"orchestrator plugin '{name}' takes no configuration; remove its config "
                 f"(got {type(config).__name__})"
             )
+        from pydantic import BaseModel
+        from pydantic import ValidationError as PydanticValidationError
+
+        from floe_orchestration_core.artifacts import format_pydantic_errors
+
         if isinstance(config, model):
             return config
         if config is None:
@@ -286,11 +344,14 @@ class OrchestratorPlugin(ABC):
 
     def set_lineage_backend(self, backend: LineageBackendPlugin | None) -> None:
         """Send lineage events to ``backend`` from now on (None: stop emitting)."""
-        if backend is not None and not isinstance(backend, LineageBackendPlugin):
-            raise PluginError(
-                f"orchestrator plugin '{self.name}': lineage backend must be a "
-                f"LineageBackendPlugin or None; got {type(backend).__name__}"
-            )
+        if backend is not None:
+            from floe_orchestration_core.lineage import LineageBackendPlugin
+
+            if not isinstance(backend, LineageBackendPlugin):
+                raise PluginError(
+                    f"orchestrator plugin '{self.name}': lineage backend must be a "
+                    f"LineageBackendPlugin or None; got {type(backend).__name__}"
+                )
         self._lineage_backend = backend
 
     @property
@@ -309,6 +370,9 @@ class OrchestratorPlugin(ABC):
         :class:`~floe_orchestration_core.errors.ValidationError` (cycles, duplicates, unknown
         dependencies) propagates unchanged.
         """
+        from floe_orchestration_core.artifacts import CompiledArtifacts, load_artifacts
+        from floe_orchestration_core.graph import TransformGraph
+
         if isinstance(artifacts, Mapping):
             artifacts = load_artifacts(artifacts)
         elif not isinstance(artifacts, CompiledArtifacts):
@@ -324,8 +388,6 @@ class OrchestratorPlugin(ABC):
                 "floe.transform_count": len(valid.transforms),
             },
         ):
-            from floe_orchestration_core.graph import TransformGraph
-
             graph = TransformGraph.from_artifacts(valid)
             return self._call_hook(
                 "_create_definitions", lambda: self._create_definitions(valid, graph)
@@ -337,6 +399,9 @@ class OrchestratorPlugin(ABC):
         Dependencies on transforms outside ``transforms`` are allowed (they become external
         upstreams); cycles and duplicates raise ValidationError.
         """
+        from floe_orchestration_core.artifacts import TransformConfig
+        from floe_orchestration_core.graph import TransformGraph
+
         items = tuple(transforms)
         for index, item in enumerate(items):
             if not isinstance(item, TransformConfig):
@@ -345,8 +410,6 @@ class OrchestratorPlugin(ABC):
                     f"[{index}] is {type(item).__name__}"
                 )
         with self._span("floe.create_assets_from_transforms", {"floe.transform_count": len(items)}):
-            from floe_orchestration_core.graph import TransformGraph
-
             graph = TransformGraph.from_transforms(items, allow_external=True)
             assets = self._call_hook(
                 "_create_assets_from_transforms",
@@ -359,10 +422,14 @@ class OrchestratorPlugin(ABC):
     ) -> dict[str, Any]:
         """Values for the orchestrator's Helm chart at ``size`` (ResourceError if unknown)."""
         resources = self.get_resource_requirements(size)
-        if artifacts is not None and not isinstance(artifacts, CompiledArtifacts):
-            raise PluginError(
-                f"get_helm_values expects CompiledArtifacts or None; got {type(artifacts).__name__}"
-            )
+        if artifacts is not None:
+            from floe_orchestration_core.artifacts import CompiledArtifacts
+
+            if not isinstance(artifacts, CompiledArtifacts):
+                raise PluginError(
+                    "get_helm_values expects CompiledArtifacts or None; got "
+                    f"{type(artifacts).__name__}"
+                )
         with self._span("floe.get_helm_values", {"floe.size": size}):
             values = self._call_hook(
                 "_get_helm_values",
@@ -381,6 +448,8 @@ class OrchestratorPlugin(ABC):
         Raises :class:`~floe_orchestration_core.errors.ResourceError` (a ValueError) listing
         the valid sizes otherwise.
         """
+        from floe_orchestration_core.resources import ResourceSpec, get_preset
+
         preset = get_preset(size)
         spec = self._call_hook("_adjust_resources", lambda: self._adjust_resources(size, preset))
         if not isinstance(spec, ResourceSpec):
@@ -397,6 +466,8 @@ class OrchestratorPlugin(ABC):
         bad job name, :class:`InvalidCronError` explaining the cron format, or
         :class:`InvalidTimezoneError` naming close matches.
         """
+        from floe_orchestration_core.scheduling import validate_cron, validate_timezone
+
         if not isinstance(job_name, str) or not _JOB_NAME.match(job_name):
             raise SchedulingError(
                 f"job name {job_name!r} is invalid: it must start with a letter or underscore and "
@@ -429,6 +500,8 @@ class OrchestratorPlugin(ABC):
         a backend is set; with no backend nothing else happens. Delivery problems never
         raise: the backend counts them in its stats.
         """
+        from floe_orchestration_core.lineage_events import LineageEvent, new_run_id
+
         event = LineageEvent(
             event_type=event_type,
             job_name=job_name,
@@ -455,6 +528,8 @@ class OrchestratorPlugin(ABC):
         Raises :class:`ConnectivityError` only for misuse (a non-positive timeout, a
         non-string url).
         """
+        from floe_orchestration_core.connectivity import run_check
+
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
             raise ConnectivityError(f"timeout must be a number of seconds; got {timeout!r}")
         if not math.isfinite(timeout) or timeout <= 0:
@@ -480,6 +555,8 @@ class OrchestratorPlugin(ABC):
         self, span_name: str, attributes: Mapping[str, AttributeValue | None]
     ) -> AbstractContextManager[Span]:
         """A span named ``span_name`` carrying the plugin name and ``attributes``."""
+        from floe_orchestration_core.telemetry import span
+
         return span(
             _TRACER, span_name, tracer_provider=None, **{"floe.plugin": self.name, **attributes}
         )

@@ -111,7 +111,7 @@ def api_versions_compatible(plugin: str, platform: str | None = None) -> bool:
     ``platform`` defaults to :data:`~floe_orchestration_core.FLOE_API_VERSION`.
 
     The same rule as ``PluginMetadata.is_compatible_with``, restated here so listing need not
-    import pydantic; the loader uses the metadata method, which stays authoritative.
+    import the plugin port; the loader uses the metadata method, which stays authoritative.
     """
     platform = FLOE_API_VERSION if platform is None else platform
     plugin_match, platform_match = _API_VERSION.match(plugin), _API_VERSION.match(platform)

@@ -64,6 +64,22 @@ def _port_of(kind: PluginKind) -> type[Any]:
     return LineageBackendPlugin
 
 
+def _kind_of(plugin: object) -> PluginKind:
+    """The port ``plugin`` subclasses (the lineage port is imported only when it is not an
+    orchestrator: loading an orchestrator never imports the lineage module)."""
+    from floe_orchestration_core.plugin import OrchestratorPlugin
+
+    if isinstance(plugin, type) and issubclass(plugin, OrchestratorPlugin):
+        return PluginKind.ORCHESTRATOR
+    from floe_orchestration_core.lineage import LineageBackendPlugin
+
+    if isinstance(plugin, type) and issubclass(plugin, LineageBackendPlugin):
+        return PluginKind.LINEAGE_BACKEND
+    raise PluginLoadError(
+        f"register() takes a subclass of OrchestratorPlugin or LineageBackendPlugin, got {plugin!r}"
+    )
+
+
 def _incompatible(info: PluginInfo, api_version: str, where: str) -> PluginIncompatibleError:
     platform_major = FLOE_API_VERSION.split(".")[0]
     return PluginIncompatibleError(
@@ -238,18 +254,7 @@ def register(plugin: type[OrchestratorPlugin] | type[LineageBackendPlugin]) -> R
         with register(InMemoryOrchestrator):
             platform = load_platform({"orchestrator": "in_memory"})
     """
-    from floe_orchestration_core.lineage import LineageBackendPlugin
-    from floe_orchestration_core.plugin import OrchestratorPlugin
-
-    if isinstance(plugin, type) and issubclass(plugin, OrchestratorPlugin):
-        kind = PluginKind.ORCHESTRATOR
-    elif isinstance(plugin, type) and issubclass(plugin, LineageBackendPlugin):
-        kind = PluginKind.LINEAGE_BACKEND
-    else:
-        raise PluginLoadError(
-            f"register() takes a subclass of OrchestratorPlugin or LineageBackendPlugin, got "
-            f"{plugin!r}"
-        )
+    kind = _kind_of(plugin)
     meta = getattr(plugin, "metadata", None)
     name = getattr(meta, "name", None)
     if not isinstance(name, str):
