@@ -32,7 +32,7 @@ from floe_orchestration_core.lineage import (
 )
 from floe_orchestration_core.plugin import Capability, OrchestratorPlugin, PluginMetadata
 from floe_orchestration_core.resources import ResourceSpec, get_preset
-from floe_orchestration_core.testing import InMemoryLineageBackend
+from floe_orchestration_core.testing import InMemoryLineageBackend, InMemoryOrchestrator
 from floe_orchestration_core.testing.factories import make_artifacts, make_transform
 
 _META = PluginMetadata(name="recording", version="1.2.3", floe_api_version=FLOE_API_VERSION)
@@ -423,3 +423,34 @@ def test_validate_connection_refuses_a_timeout_that_is_not_a_finite_number(
 ) -> None:
     with pytest.raises(ConnectivityError, match="timeout"):
         RecordingOrchestrator().validate_connection(timeout=timeout)
+
+
+class _LazyConfigPlugin(InMemoryOrchestrator):
+    metadata = PluginMetadata(name="lazy_config", version="1", floe_api_version="1.0")
+    config_model = "floe_orchestration_core.testing.fakes:InMemoryOrchestratorConfig"
+
+
+def test_config_model_may_be_declared_by_import_path_and_is_resolved_on_use() -> None:
+    from floe_orchestration_core.testing.fakes import InMemoryOrchestratorConfig
+
+    assert _LazyConfigPlugin.resolve_config_model() is InMemoryOrchestratorConfig
+    plugin = _LazyConfigPlugin({})
+    assert isinstance(plugin.config, InMemoryOrchestratorConfig)
+
+
+def test_a_malformed_config_model_path_is_refused_at_class_creation() -> None:
+    with pytest.raises(PluginError, match="not an import path"):
+
+        class _Bad(InMemoryOrchestrator):
+            metadata = PluginMetadata(name="bad_path", version="1", floe_api_version="1.0")
+            config_model = "no colon here"
+
+
+def test_a_config_model_path_that_does_not_import_names_the_path() -> None:
+    class _Missing(InMemoryOrchestrator):
+        metadata = PluginMetadata(name="missing_path", version="1", floe_api_version="1.0")
+        config_model = "floe_orchestration_core.nowhere:Config"
+
+    with pytest.raises(PluginError, match=r"nowhere:Config' cannot be imported") as caught:
+        _Missing()
+    assert isinstance(caught.value.__cause__, ImportError)

@@ -252,7 +252,7 @@ def test_lineage_config_is_validated_against_a_declared_config_model() -> None:
 def test_orchestrator_without_config_model_refuses_config() -> None:
     class Bare(InMemoryOrchestrator):
         metadata = PluginMetadata(name="bare", version="1", floe_api_version="1.0")
-        config_model = None  # type: ignore[assignment]  # the port allows None; the fake narrows
+        config_model = None
 
     with register(Bare), pytest.raises(ManifestError, match="takes no configuration"):
         load_platform({"orchestrator": {"type": "bare", "config": {"x": 1}}})

@@ -6,7 +6,9 @@ Implementer's checklist (for an orchestrator adapter):
    :class:`PluginMetadata` (``name`` is the entry-point name in ``floe.orchestrators``;
    ``floe_api_version`` is the core API you were written against, e.g. ``"1.0"``).
    A concrete subclass without it fails at class creation with :class:`PluginError`.
-2. If the plugin takes configuration, set ``config_model`` to a pydantic model; the
+2. If the plugin takes configuration, set ``config_model`` to a pydantic model — or, to keep
+   pydantic off the plugin-discovery path, to its import path as ``"package.module:Model"``
+   (imported on first use by :meth:`OrchestratorPlugin.resolve_config_model`). The
    constructor validates the given mapping with it and :attr:`OrchestratorPlugin.config`
    returns the model instance. Without a ``config_model`` any non-empty config is refused.
 3. Declare optional capability ports in ``capabilities`` (:class:`Capability`); the CLI uses
@@ -91,6 +93,7 @@ _API_VERSION = re.compile(r"^(\d+)\.(\d+)$")
 _PLUGIN_NAME = re.compile(r"[a-z][a-z0-9_-]*")
 _PLUGIN_NAME_MAX = 64
 _PLUGIN_API_VERSION = re.compile(r"\d+\.\d+")
+_IMPORT_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 _JOB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 #: The lineage namespace used when no lineage backend is configured.
@@ -223,7 +226,7 @@ class OrchestratorPlugin(ABC):
 
     metadata: ClassVar[PluginMetadata]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
-    config_model: ClassVar[type[BaseModel] | None] = None
+    config_model: ClassVar[type[BaseModel] | str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -249,13 +252,52 @@ class OrchestratorPlugin(ABC):
         config_model = cls.config_model
         if config_model is None:
             return
+        if isinstance(config_model, str):
+            if not _IMPORT_PATH.fullmatch(config_model):
+                raise PluginError(
+                    f"orchestrator plugin '{metadata.name}': 'config_model' {config_model!r} is "
+                    "not an import path such as 'my_package.config:MyConfig'"
+                )
+            return
         from pydantic import BaseModel
 
         if not (isinstance(config_model, type) and issubclass(config_model, BaseModel)):
             raise PluginError(
                 f"orchestrator plugin '{metadata.name}': 'config_model' must be a pydantic "
-                f"BaseModel subclass or None; got {config_model!r}"
+                f"BaseModel subclass, its import path ('package.module:Model'), or None; "
+                f"got {config_model!r}"
             )
+
+    @classmethod
+    def resolve_config_model(cls) -> type[BaseModel] | None:
+        """The plugin's config model class, importing it when declared by import path.
+
+        Raises :class:`PluginError` (cause chained) when the path cannot be imported or does
+        not name a pydantic model.
+        """
+        declared = cls.config_model
+        if not isinstance(declared, str):
+            return declared
+        import importlib
+
+        from pydantic import BaseModel
+
+        module_name, _, attribute = declared.partition(":")
+        try:
+            resolved: object = importlib.import_module(module_name)
+            for part in attribute.split("."):
+                resolved = getattr(resolved, part)
+        except (ImportError, AttributeError) as exc:
+            raise PluginError(
+                f"orchestrator plugin '{cls.metadata.name}': config_model {declared!r} cannot "
+                f"be imported ({type(exc).__name__}: {exc})"
+            ) from exc
+        if not (isinstance(resolved, type) and issubclass(resolved, BaseModel)):
+            raise PluginError(
+                f"orchestrator plugin '{cls.metadata.name}': config_model {declared!r} is "
+                f"{resolved!r}, not a pydantic BaseModel subclass"
+            )
+        return resolved
 
     def __init__(
         self,
@@ -268,7 +310,7 @@ class OrchestratorPlugin(ABC):
         self.set_lineage_backend(lineage_backend)
 
     def _validate_config(self, config: Mapping[str, Any] | BaseModel | None) -> BaseModel | None:
-        model = self.config_model
+        model = self.resolve_config_model()
         name = self.metadata.name
         if model is None:
             if config is None or (isinstance(config, Mapping) and not config):

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from floe_orchestration_core.errors import FloeError
 from floe_registry.errors import ManifestError, PluginLoadError
 from floe_registry.loading import (
     check_constructor_keywords,
@@ -100,7 +101,11 @@ def validate_plugin_config(
     from pydantic import BaseModel
     from pydantic import ValidationError as PydanticValidationError
 
-    model = getattr(plugin_cls, "config_model", None)
+    resolve = getattr(plugin_cls, "resolve_config_model", None)
+    try:
+        model = resolve() if callable(resolve) else getattr(plugin_cls, "config_model", None)
+    except FloeError as exc:
+        raise PluginLoadError(f"plugin '{plugin_name}': {exc}") from exc
     if model is None:
         if config:
             keys = ", ".join(sorted(config))

@@ -26,7 +26,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import attrs
 from pydantic import BaseModel, ConfigDict, Field
@@ -155,7 +155,7 @@ class InMemoryOrchestrator(OrchestratorPlugin):
         floe_api_version=FLOE_API_VERSION,
         description="reference orchestrator keeping definitions in memory",
     )
-    config_model = InMemoryOrchestratorConfig
+    config_model: ClassVar[type[BaseModel] | str | None] = InMemoryOrchestratorConfig
 
     @property
     def settings(self) -> InMemoryOrchestratorConfig:
