@@ -93,6 +93,46 @@ def tests(session: nox.Session) -> None:
         _pytest(session, str(tests_dir), "-p", "no:cacheprovider")
 
 
+#: Ends of the supported Dagster range (dagster>=1.10,<1.14). "latest" is what uv.lock pins;
+#: "1.10" installs the oldest supported releases over the synced workspace (dbt-duckdb is
+#: pinned with dbt-core so the pair resolves together).
+DAGSTER_RANGE: dict[str, tuple[str, ...]] = {
+    "1.10": (
+        "dagster==1.10.*",
+        "dagster-dbt==0.26.*",
+        "dagster-webserver==1.10.*",
+        "dbt-core>=1.8,<1.10",
+        "dbt-duckdb>=1.8,<1.10",
+    ),
+    "latest": (),
+}
+
+
+@nox.session(python="3.11")
+@nox.parametrize("dagster", list(DAGSTER_RANGE))
+def tests_dagster(session: nox.Session, dagster: str) -> None:
+    """The Dagster adapter's tests at both ends of the supported Dagster range."""
+    _sync(session)
+    pins = DAGSTER_RANGE[dagster]
+    if pins:
+        # Over the locked environment; the next reuse's `uv sync` restores the lock first.
+        location = f"--python={session.virtualenv.location}"
+        session.run_install("uv", "pip", "install", location, *pins, silent=True)
+        session.run_install("uv", "pip", "check", location)
+    session.run(
+        "python",
+        "-c",
+        "from importlib.metadata import version as v; "
+        "print(*(f'{d} {v(d)}' for d in ('dagster', 'dagster-dbt', 'dbt-core', 'dbt-duckdb')))",
+    )
+    _pytest(
+        session,
+        str(ROOT / "packages" / "floe-orchestrator-dagster" / "tests"),
+        "-p",
+        "no:cacheprovider",
+    )
+
+
 @nox.session(python="3.11")
 def contracts(session: nox.Session) -> None:
     """The contract suites (OrchestratorPluginContract, LineageBackendContract) per adapter."""
@@ -144,14 +184,30 @@ def packages(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """Benchmarks (numbers recorded by hand in docs/benchmarks.md with machine and date)."""
+    """Benchmarks (numbers recorded by hand in docs/benchmarks.md with machine and date).
+
+    ``nox -s bench`` runs every script with its defaults (the Dagster one takes 10+ minutes);
+    ``nox -s bench -- bench_core.py -n 3`` runs one script with arguments.
+    """
     _sync(session)
-    for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
-        session.run("python", str(script), *session.posargs)
+    scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+    if session.posargs and session.posargs[0].endswith(".py"):
+        session.run("python", str(ROOT / "benchmarks" / session.posargs[0]), *session.posargs[1:])
+        return
+    for script in scripts:
+        session.run("python", str(script))
 
 
 @nox.session(python=False)
 def ci(session: nox.Session) -> None:
     """What .ci/run runs: every check a change must pass."""
-    for name in ("lint", "typecheck", "tests-3.11", "tests-3.12", "packages", "integration"):
+    for name in (
+        "lint",
+        "typecheck",
+        "tests-3.11",
+        "tests-3.12",
+        "tests_dagster(dagster='1.10')",
+        "packages",
+        "integration",
+    ):
         session.notify(name)

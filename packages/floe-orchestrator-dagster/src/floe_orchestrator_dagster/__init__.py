@@ -1,7 +1,9 @@
-"""Dagster adapter for floe orchestration.
+"""Dagster adapter for floe orchestration: Dagster ``Definitions`` from CompiledArtifacts.
 
-The adapter (``DagsterOrchestratorPlugin``) lands with its own issue; this package holds the
-distribution skeleton so the workspace, the lock file and the import contracts cover it now.
+The plugin is :class:`floe_orchestrator_dagster.plugin.DagsterOrchestratorPlugin`, registered
+as ``floe.orchestrators: dagster``. This package module stays light on purpose (only the
+version): importing it, or the plugin class, imports neither ``dagster`` nor ``dagster_dbt``;
+they are imported when definitions are first requested.
 """
 
 __version__ = "0.1.0"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import keyword
 import string
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -65,13 +66,27 @@ _WEEKDAY_NAMES = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 _MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 
 
+#: Names generated identifiers avoid: Python keywords and the names Python-based orchestrators
+#: reserve for their own parameters (Dagster derives op output names from asset names and
+#: refuses these). A real product using one gets a typed error from such an adapter.
+RESERVED_NAMES = frozenset(
+    (
+        *keyword.kwlist,
+        *keyword.softkwlist,
+        *("context", "conf", "config", "meta", "arg_dict", "dict", "input_arg_dict"),
+        *("output_arg_dict", "int", "str", "float", "bool", "input", "output", "type"),
+    )
+)
+
+
 def identifiers(*, max_length: int = 16) -> st.SearchStrategy[str]:
-    """Lower-case identifiers (``[a-z][a-z0-9_]*``): valid model, schedule and target names."""
+    """Lower-case identifiers (``[a-z][a-z0-9_]*``): valid model, schedule and target names
+    (never one of :data:`RESERVED_NAMES`)."""
     return st.builds(
         lambda first, rest: first + rest,
         st.sampled_from(_FIRST),
         st.text(alphabet=_REST, max_size=max(0, max_length - 1)),
-    )
+    ).filter(lambda name: name not in RESERVED_NAMES)
 
 
 def json_values(*, max_leaves: int = 8) -> st.SearchStrategy[Any]:

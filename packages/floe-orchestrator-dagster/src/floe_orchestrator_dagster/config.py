@@ -1,0 +1,122 @@
+"""Configuration of the Dagster adapter: :class:`DagsterAdapterConfig`.
+
+The plugin declares this model by import path
+(``config_model = "floe_orchestrator_dagster.config:DagsterAdapterConfig"``), so pydantic is
+imported only when a plugin is constructed, never when the plugin class is discovered.
+
+Both models are frozen and refuse unknown keys, so a typo in ``manifest.yaml`` is an error
+naming the key instead of a silently ignored setting.
+
+>>> config = DagsterAdapterConfig.model_validate({"translator": {"group_by": "schema"}})
+>>> config.translator.group_by
+'schema'
+>>> config.webserver_url
+'http://127.0.0.1:3000'
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["DagsterAdapterConfig", "GroupBy", "TranslatorSettings"]
+
+#: How assets are grouped in the Dagster UI (see :attr:`TranslatorSettings.group_by`).
+GroupBy = Literal["compute", "schema", "package", "none"]
+
+
+class TranslatorSettings(BaseModel):
+    """The one settings object of the adapter's ``DagsterDbtTranslator`` subclass.
+
+    Every switch that changes how dbt nodes become Dagster assets lives here, not in keyword
+    arguments scattered over the adapter.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enable_asset_checks: bool = Field(
+        default=True,
+        description="Turn dbt tests into Dagster asset checks (False: tests run, no checks).",
+    )
+    blocking_error_checks: bool = Field(
+        default=True,
+        description=(
+            "Make checks from error-severity dbt tests blocking, so a failure stops "
+            "downstream assets; warn-severity tests never block."
+        ),
+    )
+    group_by: GroupBy = Field(
+        default="compute",
+        description=(
+            "Asset group in the Dagster UI: the transform's compute target ('compute'), "
+            "its schema ('schema'), its dbt package ('package'), or no group ('none', "
+            "Dagster's default group)."
+        ),
+    )
+    key_prefix: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "Path components put in front of every asset key, e.g. ('analytics',) gives "
+            "analytics/orders; empty means the translator's default keys."
+        ),
+    )
+    tag_prefix: str = Field(
+        default="",
+        description=(
+            "Namespace for dbt tags as Dagster tag keys, e.g. 'floe' gives 'floe/nightly'; "
+            "empty keeps the bare tag name."
+        ),
+    )
+
+    @field_validator("key_prefix")
+    @classmethod
+    def _key_prefix_components(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for component in value:
+            if not component or component.strip() != component or "/" in component:
+                raise ValueError(
+                    f"key_prefix component {component!r} must be a non-empty name without "
+                    "'/' or surrounding spaces, e.g. ('analytics',)"
+                )
+        return value
+
+    @field_validator("tag_prefix")
+    @classmethod
+    def _tag_prefix_shape(cls, value: str) -> str:
+        if value != value.strip() or value.endswith("/"):
+            raise ValueError(
+                f"tag_prefix {value!r} must have no surrounding spaces and no trailing '/', "
+                "e.g. 'floe' (the '/' separator is added for you)"
+            )
+        return value
+
+
+class DagsterAdapterConfig(BaseModel):
+    """Configuration of ``DagsterOrchestratorPlugin``.
+
+    - ``webserver_url``: the Dagster webserver that ``validate_connection()`` queries when
+      called without a URL (an ``http://`` or ``https://`` URL).
+    - ``translator``: :class:`TranslatorSettings` for the asset translator.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    webserver_url: str = Field(
+        default="http://127.0.0.1:3000",
+        description="Dagster webserver queried by validate_connection() when no URL is given.",
+    )
+    translator: TranslatorSettings = Field(
+        default_factory=TranslatorSettings,
+        description="How dbt nodes become Dagster assets (see TranslatorSettings).",
+    )
+
+    @field_validator("webserver_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        stripped = value.strip()
+        scheme, sep, rest = stripped.partition("://")
+        if not sep or scheme.lower() not in {"http", "https"} or not rest or " " in stripped:
+            raise ValueError(
+                f"webserver_url {value!r} must be an http(s) URL such as 'http://127.0.0.1:3000'"
+            )
+        return stripped.rstrip("/")

@@ -1,0 +1,469 @@
+"""The manifests handed to ``@dbt_assets``: read once, normalised, cut to what each needs.
+
+:meth:`ProjectManifest.load` reads the product's ``manifest.json`` once per
+``create_definitions`` and :meth:`ProjectManifest.subset` builds, for one ``@dbt_assets``,
+a small manifest dict holding only what that decorator (and the runs of its op) look at.
+
+**Where the manifest is found.** ``artifacts.dbt.manifest_path`` is stored as given to
+``floe compile`` (relative paths are relative to the folder it ran in). An absolute path is
+used as is; a relative one is tried against the current directory first, then against
+``artifacts.dbt.project_dir`` (itself relative to the current directory). When neither exists
+the manifest is *rebuilt from the artifacts* (:meth:`ProjectManifest.from_artifacts`): the
+assets, their dependencies and checks are the same, but descriptions carry no SQL and assets no
+code version. A manifest whose sha256 differs from ``artifacts.dbt.manifest_checksum`` was
+changed after compiling and is refused (:class:`DbtManifestError`: re-run ``floe compile``).
+
+**What is normalised** (what crashes dagster-dbt or dbt-core's selector otherwise, e.g. dbt
+Fusion's ``"config": null``): every node gets a ``config`` dict (``materialized`` from the
+artifacts, ``enabled``, ``meta``, ``tags``; ``severity`` for tests), list ``tags``/``fqn``,
+dict ``meta``/``columns``/``checksum``, ``depends_on.nodes``/``macros``, an ``alias``;
+``metadata.adapter_type`` is the compute target's type and ``child_map``/``parent_map`` are
+rebuilt (Fusion omits parts of them). A test's name becomes a Dagster check name, so characters
+outside ``A-Z a-z 0-9 _`` become ``_`` (``..._block_id-assert_no_gaps``); versions of one model
+sharing an alias (dbt refuses that; a hand-edited manifest may hold it) get dbt's default alias
+``name_v<N>``, since dagster-dbt keys versioned models by alias.
+
+**The artifacts decide the graph.** A transform's ``depends_on`` is its artifacts' dependencies
+(transforms and sources); a test's parents are its quality check's ``references`` and its
+``attached_node`` is the transform floe attached it to, so every quality check on a transform
+becomes an asset check, multi-parent singular tests included.
+
+**What a subset holds**, for the set ``S`` of transforms one decorator builds: ``S`` in full;
+the ephemeral models ``S`` reads, transitively, with their dependencies (dagster-dbt connects
+through them); every other transform or source ``S`` (or its ephemeral upstreams, or one of
+the tests below) reads, as a *stub* without dependencies (only its asset key is needed); every
+test reading a node of ``S``; and tests whose fqn falls under the selection's fqn prefixes
+(dbt runs those, so the op must know them). Nothing else: dagster-dbt's cost grows with the
+manifest it is given, and each decorator reads only its part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Collection, Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from floe_orchestration_core.artifacts import (
+    CompiledArtifacts,
+    QualityCheck,
+    SourceConfig,
+    TransformConfig,
+)
+from floe_orchestrator_dagster.errors import DagsterAdapterError
+
+__all__ = ["DbtManifestError", "ProjectManifest", "resolve_manifest_path"]
+
+_LOG = logging.getLogger(__name__)
+#: Dagster check names are ``[A-Za-z0-9_]+``; a test's name becomes its check's name.
+_NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
+
+
+class DbtManifestError(DagsterAdapterError):
+    """The dbt manifest cannot be used: unreadable, not JSON, or not the one compiled."""
+
+
+def resolve_manifest_path(artifacts: CompiledArtifacts, cwd: Path | None = None) -> Path | None:
+    """The existing manifest file of ``artifacts`` (rules in the module docstring), or None."""
+    base = cwd if cwd is not None else Path.cwd()
+    given = Path(artifacts.dbt.manifest_path)
+    if given.is_absolute():
+        candidates = [given]
+    else:
+        project_dir = Path(artifacts.dbt.project_dir)
+        if not project_dir.is_absolute():
+            project_dir = base / project_dir
+        candidates = [base / given, project_dir / given]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_json(path: Path, expected_sha256: str) -> dict[str, Any]:
+    import orjson
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DbtManifestError(f"{path}: the dbt manifest cannot be read ({exc.strerror})") from exc
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != expected_sha256:
+        raise DbtManifestError(
+            f"{path}: this dbt manifest (sha256 {digest[:12]}…) is not the one the artifacts "
+            f"were compiled from (sha256 {expected_sha256[:12]}…); re-run 'floe compile' after "
+            "'dbt parse' so that the artifacts and the manifest match"
+        )
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise DbtManifestError(f"{path}: not valid JSON ({exc}); re-run 'dbt parse'") from exc
+    if not isinstance(data, dict):
+        raise DbtManifestError(f"{path}: expected a JSON object at the top level")
+    return data
+
+
+def _dict(value: object) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _fqn_from_path(package: str, path: str, name: str, version: str | None) -> list[str]:
+    # dbt's fqn: package, the folders below the resource folder (models/, seeds/...), name.
+    folders = list(PurePosixPath(path.replace(os.sep, "/")).parts[1:-1])
+    return [package, *folders, name, *([f"v{version}"] if version is not None else [])]
+
+
+def _columns(columns: Iterable[Any]) -> dict[str, Any]:
+    return {
+        c.name: {"name": c.name, "data_type": c.data_type, "description": c.description}
+        for c in columns
+    }
+
+
+class ProjectManifest:
+    """Normalised dbt nodes of one product, read once; :meth:`subset` per decorator."""
+
+    __slots__ = ("_ephemeral", "_tests_by_parent", "groups", "metadata", "nodes", "path", "sources")
+
+    def __init__(
+        self,
+        *,
+        metadata: dict[str, Any],
+        nodes: dict[str, dict[str, Any]],
+        sources: dict[str, dict[str, Any]],
+        groups: dict[str, dict[str, Any]],
+        ephemeral: frozenset[str],
+        path: Path | None,
+    ) -> None:
+        self.metadata = metadata
+        self.nodes = nodes
+        self.sources = sources
+        self.groups = groups
+        self.path = path
+        self._ephemeral = ephemeral
+        self._tests_by_parent: dict[str, list[str]] = {}
+        for unique_id, node in nodes.items():
+            if node["resource_type"] == "test":
+                for parent in node["depends_on"]["nodes"]:
+                    self._tests_by_parent.setdefault(parent, []).append(unique_id)
+
+    # Building -----------------------------------------------------------------------------
+    @classmethod
+    def load(cls, artifacts: CompiledArtifacts, *, cwd: Path | None = None) -> ProjectManifest:
+        """Read the manifest of ``artifacts`` once, or rebuild it from them when it is absent."""
+        path = resolve_manifest_path(artifacts, cwd)
+        if path is None:
+            _LOG.warning(
+                "dbt manifest %r not found (from the current directory or the project dir "
+                "%r): building the definitions from the compiled artifacts alone",
+                artifacts.dbt.manifest_path,
+                artifacts.dbt.project_dir,
+            )
+            return cls.from_artifacts(artifacts)
+        return cls.from_data(artifacts, _read_json(path, artifacts.dbt.manifest_checksum), path)
+
+    @classmethod
+    def from_artifacts(cls, artifacts: CompiledArtifacts) -> ProjectManifest:
+        """A manifest rebuilt from the artifacts alone (no SQL, no checksums)."""
+        return cls.from_data(artifacts, {}, None)
+
+    @classmethod
+    def from_data(
+        cls, artifacts: CompiledArtifacts, data: Mapping[str, Any], path: Path | None = None
+    ) -> ProjectManifest:
+        """Normalise the decoded manifest ``data`` against ``artifacts`` (module docstring)."""
+        raw_nodes = _dict(data.get("nodes"))
+        raw_sources = _dict(data.get("sources"))
+        uid_of = {t.name: t.unique_id for t in artifacts.transforms}
+        source_uid = {s.key: s.unique_id for s in artifacts.sources}
+        nodes: dict[str, dict[str, Any]] = {}
+        sources: dict[str, dict[str, Any]] = {}
+        for transform in artifacts.transforms:
+            nodes[transform.unique_id] = _transform_node(
+                transform, raw_nodes.get(transform.unique_id), uid_of, source_uid
+            )
+        _distinct_version_aliases(nodes, artifacts.transforms)
+        for source in artifacts.sources:
+            sources[source.unique_id] = _source_node(source, raw_sources.get(source.unique_id))
+        for attached_uid, check in _quality_checks(artifacts):
+            nodes[check.unique_id] = _test_node(
+                check, raw_nodes.get(check.unique_id), attached_uid, uid_of, source_uid
+            )
+        metadata = {
+            key: value
+            for key, value in _dict(data.get("metadata")).items()
+            if key in ("dbt_schema_version", "project_id", "project_name", "generated_at")
+            and value is not None
+        }
+        metadata.setdefault("project_name", artifacts.dbt.project_name)
+        groups = {
+            uid: dict(group)
+            for uid, group in _dict(data.get("groups")).items()
+            if isinstance(group, Mapping) and isinstance(group.get("name"), str)
+        }
+        ephemeral = frozenset(t.unique_id for t in artifacts.transforms if t.is_ephemeral)
+        return cls(
+            metadata=metadata,
+            nodes=nodes,
+            sources=sources,
+            groups=groups,
+            ephemeral=ephemeral,
+            path=path,
+        )
+
+    # Subsets ------------------------------------------------------------------------------
+    def tests_under(self, prefixes: Collection[tuple[str, ...]]) -> list[str]:
+        """Unique ids of tests whose (dot-flattened) fqn starts with one of ``prefixes``."""
+        if not prefixes:
+            return []
+        wanted = set(prefixes)
+        lengths = sorted({len(p) for p in wanted})
+        found: list[str] = []
+        for unique_id, node in self.nodes.items():
+            if node["resource_type"] != "test":
+                continue
+            flat = tuple(part for segment in node["fqn"] for part in str(segment).split("."))
+            if any(flat[:n] in wanted for n in lengths):
+                found.append(unique_id)
+        return found
+
+    def subset(
+        self,
+        selected: Collection[str],
+        *,
+        adapter_type: str,
+        extra_tests: Iterable[str] = (),
+        marker_tag: str | None = None,
+    ) -> dict[str, Any]:
+        """The manifest dict for one ``@dbt_assets`` building the transforms ``selected``.
+
+        With ``marker_tag``, the selected transforms (only they) carry that extra dbt tag, so
+        that ``tag:<marker_tag>`` selects them in this manifest with one cheap criterion.
+        """
+        included: dict[str, dict[str, Any]] = {
+            uid: self.nodes[uid]
+            if marker_tag is None
+            else {**self.nodes[uid], "tags": [*self.nodes[uid]["tags"], marker_tag]}
+            for uid in selected
+        }
+        sources: dict[str, dict[str, Any]] = {}
+        stubs: list[str] = []
+        pending = [p for uid in selected for p in self.nodes[uid]["depends_on"]["nodes"]]
+        while pending:  # ephemeral upstreams in full, everything else as a stub
+            parent = pending.pop()
+            if parent in included or parent in sources:
+                continue
+            if parent in self._ephemeral:
+                included[parent] = self.nodes[parent]
+                pending.extend(self.nodes[parent]["depends_on"]["nodes"])
+            else:
+                stubs.append(parent)
+        tests = dict.fromkeys(t for uid in selected for t in self._tests_by_parent.get(uid, ()))
+        tests.update(dict.fromkeys(extra_tests))
+        for test in tests:
+            included[test] = self.nodes[test]
+            stubs.extend(self.nodes[test]["depends_on"]["nodes"])
+        for stub in stubs:
+            if stub in included or stub in sources:
+                continue
+            if stub in self.sources:
+                sources[stub] = self.sources[stub]
+            else:
+                node = self.nodes[stub]
+                included[stub] = {**node, "depends_on": {"nodes": [], "macros": []}}
+        child_map: dict[str, list[str]] = {uid: [] for uid in (*included, *sources)}
+        parent_map: dict[str, list[str]] = {}
+        for uid, node in included.items():
+            parents = node["depends_on"]["nodes"]
+            parent_map[uid] = list(parents)
+            for parent in parents:
+                child_map[parent].append(uid)
+        for uid in sources:
+            parent_map[uid] = []
+        used_groups = {node.get("group") for node in included.values()}
+        return {
+            "metadata": {**self.metadata, "adapter_type": adapter_type},
+            "nodes": included,
+            "sources": sources,
+            "exposures": {},
+            "metrics": {},
+            "semantic_models": {},
+            "saved_queries": {},
+            "unit_tests": {},
+            "selectors": {},
+            "macros": {},
+            "docs": {},
+            "disabled": {},
+            "groups": {
+                uid: group for uid, group in self.groups.items() if group["name"] in used_groups
+            },
+            "child_map": child_map,
+            "parent_map": parent_map,
+        }
+
+
+def _distinct_version_aliases(
+    nodes: dict[str, dict[str, Any]], transforms: Iterable[TransformConfig]
+) -> None:
+    """Give versions of one model sharing an alias dbt's default alias ``name_v<N>``.
+
+    dagster-dbt keys a versioned model by its alias; two versions with one alias (which dbt
+    refuses at parse time, but a hand-edited manifest may hold) would share an asset key.
+    """
+    versioned = [t for t in transforms if t.version is not None]
+    seen: dict[str, int] = {}
+    for transform in versioned:
+        alias = nodes[transform.unique_id]["alias"]
+        seen[alias] = seen.get(alias, 0) + 1
+    for transform in versioned:
+        node = nodes[transform.unique_id]
+        if seen[node["alias"]] > 1:
+            node["alias"] = transform.name
+
+
+def _quality_checks(artifacts: CompiledArtifacts) -> Iterable[tuple[str, QualityCheck]]:
+    for transform in artifacts.transforms:
+        for check in transform.quality_checks:
+            yield transform.unique_id, check
+    for source in artifacts.sources:
+        for check in source.quality_checks:
+            yield source.unique_id, check
+
+
+def _base_node(raw: object) -> dict[str, Any]:
+    node = _dict(raw)
+    for key in ("tags", "fqn"):
+        node[key] = [str(v) for v in _list(node.get(key))]
+    for key in ("meta", "columns", "checksum"):
+        node[key] = _dict(node.get(key))
+    node["description"] = node.get("description") or ""
+    return node
+
+
+def _transform_node(
+    transform: TransformConfig,
+    raw: object,
+    uid_of: Mapping[str, str],
+    source_uid: Mapping[str, str],
+) -> dict[str, Any]:
+    node = _base_node(raw)
+    config = _dict(node.get("config"))
+    config["materialized"] = transform.materialization
+    config["enabled"] = True
+    config["meta"] = _dict(config.get("meta"))
+    config["tags"] = [str(v) for v in _list(config.get("tags"))] or list(transform.tags)
+    node.update(
+        unique_id=transform.unique_id,
+        resource_type=transform.resource_type.value,
+        name=node.get("name") or transform.unique_id.split(".")[2],
+        package_name=transform.package_name,
+        original_file_path=node.get("original_file_path") or transform.path,
+        path=node.get("path") or transform.path,
+        database=transform.database,
+        schema=transform.schema_name,
+        alias=transform.alias or node.get("name") or transform.name,
+        config=config,
+        depends_on={
+            "nodes": [
+                *(uid_of[name] for name in transform.depends_on),
+                *(source_uid[key] for key in transform.source_dependencies),
+            ],
+            "macros": [str(m) for m in _list(_dict(node.get("depends_on")).get("macros"))],
+        },
+    )
+    if transform.version is not None:
+        node["version"] = transform.version
+    if not node["fqn"]:
+        node["fqn"] = _fqn_from_path(
+            transform.package_name, transform.path, node["name"], transform.version
+        )
+    if raw is None:
+        node.update(
+            tags=list(transform.tags),
+            meta=dict(transform.meta),
+            description=transform.description,
+            columns=_columns(transform.columns),
+            language=transform.language,
+        )
+    return node
+
+
+def _source_node(source: SourceConfig, raw: object) -> dict[str, Any]:
+    node = _base_node(raw)
+    config = _dict(node.get("config"))
+    config["enabled"] = True
+    config["meta"] = _dict(config.get("meta"))
+    config["tags"] = [str(v) for v in _list(config.get("tags"))]
+    node.update(
+        unique_id=source.unique_id,
+        resource_type="source",
+        source_name=source.source_name,
+        name=source.name,
+        package_name=source.package_name,
+        database=source.database,
+        schema=source.schema_name,
+        identifier=source.identifier or source.name,
+        original_file_path=node.get("original_file_path") or "",
+        config=config,
+    )
+    if not node["fqn"]:
+        node["fqn"] = [source.package_name, source.source_name, source.name]
+    if raw is None:
+        node.update(
+            tags=list(source.tags),
+            meta=dict(source.meta),
+            description=source.description,
+            columns=_columns(source.columns),
+            loader=source.loader,
+        )
+    return node
+
+
+def _test_node(
+    check: QualityCheck,
+    raw: object,
+    attached_uid: str,
+    uid_of: Mapping[str, str],
+    source_uid: Mapping[str, str],
+) -> dict[str, Any]:
+    node = _base_node(raw)
+    config = _dict(node.get("config"))
+    config["enabled"] = True
+    config["severity"] = check.severity.value.upper()
+    config["meta"] = _dict(config.get("meta"))
+    package = check.unique_id.split(".")[1] if check.unique_id.count(".") >= 2 else "floe"
+    known = (uid_of.get(ref) or source_uid.get(ref) for ref in check.references)
+    parents = [uid for uid in known if uid is not None]
+    if attached_uid not in parents:
+        parents.append(attached_uid)
+    node.update(
+        unique_id=check.unique_id,
+        resource_type="test",
+        name=_NOT_NAME.sub("_", check.name),
+        package_name=node.get("package_name") or package,
+        original_file_path=node.get("original_file_path") or "",
+        config=config,
+        attached_node=attached_uid,
+        depends_on={
+            "nodes": parents,
+            "macros": [str(m) for m in _list(_dict(node.get("depends_on")).get("macros"))],
+        },
+    )
+    if not node["fqn"]:
+        node["fqn"] = [package, check.name]
+    if raw is None:
+        node.update(tags=list(check.tags), description=check.description)
+        node["column_name"] = check.column
+        if check.kind == "generic":
+            node["test_metadata"] = {
+                "name": check.test_name,
+                "kwargs": {"column_name": check.column} if check.column else {},
+            }
+    return node

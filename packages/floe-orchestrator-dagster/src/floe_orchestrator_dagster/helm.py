@@ -1,0 +1,112 @@
+"""Helm values for the official Dagster chart, sized from a floe resource preset.
+
+The values are an *overlay* on the chart's own ``values.yaml`` (``helm install -f``), keyed
+exactly as the official chart (``helm/dagster/values.schema.json`` and its
+``dagster-user-deployments`` subchart schema; the test suite checks every emitted key
+against both):
+
+- ``dagsterWebserver.resources`` and ``dagsterDaemon.resources``: the size's
+  :class:`~floe_orchestration_core.resources.ResourceSpec` as a Kubernetes ``resources``
+  block;
+- with artifacts, ``dagster-user-deployments``: enabled, with one deployment (the product's
+  user-code server) named after the product as a DNS-1123 label, on the chart's gRPC port
+  3030, with the same resources, and an ``image`` only when one is given (Helm replaces
+  lists wholesale, so the chart that deploys floe, not this overlay, supplies the image of a
+  deployment given none).
+
+Nothing here is a placeholder: each value is either derived from the arguments or the
+chart's documented default.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from floe_orchestration_core.artifacts import CompiledArtifacts
+from floe_orchestration_core.resources import ResourceSpec
+from floe_orchestrator_dagster.errors import HelmValuesError
+
+__all__ = ["USER_CODE_PORT", "build_helm_values", "deployment_name", "image_values"]
+
+#: The gRPC port of a user-code deployment in the official chart's defaults.
+USER_CODE_PORT = 3030
+#: Kubernetes names derived from the deployment name get suffixes; 40 leaves room for them.
+_MAX_NAME = 40
+_NOT_DNS = re.compile(r"[^a-z0-9-]+")
+
+
+def deployment_name(product_name: str) -> str:
+    """The user-code deployment name for ``product_name``: a lowercase DNS-1123 label.
+
+    Characters other than letters, digits and ``-`` become ``-``; the result is at most 40
+    characters and starts and ends with a letter or digit.
+
+    >>> deployment_name("Sales_Analytics.v2")
+    'sales-analytics-v2'
+    """
+    label = _NOT_DNS.sub("-", product_name.lower()).strip("-")[:_MAX_NAME].rstrip("-")
+    if not label:
+        raise HelmValuesError(
+            f"product name {product_name!r} has no letter or digit to name a Kubernetes "
+            "deployment after; rename the product, e.g. 'sales_analytics'"
+        )
+    return label
+
+
+def image_values(image: str) -> dict[str, str]:
+    """The chart's image block for ``repository[:tag]`` (pull policy ``IfNotPresent``).
+
+    >>> image_values("ghcr.io/acme/sales:1.2.0")
+    {'repository': 'ghcr.io/acme/sales', 'tag': '1.2.0', 'pullPolicy': 'IfNotPresent'}
+    """
+    text = image.strip()
+    if not text or any(c.isspace() for c in text) or "@" in text:
+        raise HelmValuesError(
+            f"image {image!r} must be 'repository[:tag]' without spaces or digests, "
+            "e.g. 'ghcr.io/acme/sales:1.2.0'"
+        )
+    repository, colon, tag = text.rpartition(":")
+    if not colon or "/" in tag:  # no tag, or the colon belongs to a registry port
+        return {"repository": text, "pullPolicy": "IfNotPresent"}
+    if not repository or not tag:
+        raise HelmValuesError(
+            f"image {image!r} must be 'repository[:tag]' with both parts non-empty, "
+            "e.g. 'ghcr.io/acme/sales:1.2.0'"
+        )
+    return {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"}
+
+
+def build_helm_values(
+    *,
+    size: str,
+    resources: ResourceSpec,
+    artifacts: CompiledArtifacts | None,
+    image: str | None = None,
+) -> dict[str, Any]:
+    """Values for the official Dagster chart at ``size`` (see the module docstring).
+
+    ``image`` (``repository[:tag]``) is the user-code image; it is only used together with
+    ``artifacts``, which name the deployment. The result is JSON-serialisable.
+    """
+    # A fresh block per workload: no two parts of the result share (and can mutate) one.
+    values: dict[str, Any] = {
+        "dagsterWebserver": {"resources": resources.to_kubernetes()},
+        "dagsterDaemon": {"resources": resources.to_kubernetes()},
+    }
+    if artifacts is None:
+        if image is not None:
+            raise HelmValuesError(
+                "an image was given without artifacts: the user-code deployment is named "
+                "after the product, so pass the product's CompiledArtifacts too"
+            )
+        return values
+    deployment: dict[str, Any] = {
+        "name": deployment_name(artifacts.metadata.product_name),
+        "port": USER_CODE_PORT,
+        "resources": resources.to_kubernetes(),
+    }
+    if image is not None:
+        deployment["image"] = image_values(image)
+    values["dagster-user-deployments"] = {"enabled": True, "deployments": [deployment]}
+    return values
