@@ -298,7 +298,7 @@ class _Exchange:
         if any(isinstance(exc, ConnectionRefusedError) for exc in errors):
             raise _CheckFailedError(
                 f"nothing is listening at {target.shown} (connection refused): start the "
-                f"webserver with `floe up` or `dagster-webserver -p {target.port}`, or pass --url",
+                f"webserver (`dagster-webserver -p {target.port}`), or pass --url",
                 detail,
             )
         reason = errors[-1].strerror if errors else "no address"
