@@ -227,3 +227,19 @@ def test_run_check_lets_a_cooperative_check_fail_on_its_own_terms() -> None:
 def test_run_check_refuses_a_non_positive_timeout() -> None:
     with pytest.raises(ConnectivityError):
         run_check(lambda deadline: ValidationResult.ok("x"), timeout=0)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://admin:s3cret@dagster.example.com/p", "https://***@dagster.example.com/p"),
+        ("http://token@host:3000", "http://***@host:3000"),
+        ("http://127.0.0.1:3000", "http://127.0.0.1:3000"),
+        ("http://host/path@not-userinfo", "http://host/path@not-userinfo"),
+        (None, None),
+    ],
+)
+def test_redact_url_hides_credentials_and_nothing_else(url: str | None, shown: str | None) -> None:
+    from floe_orchestration_core.connectivity import redact_url
+
+    assert redact_url(url) == shown

@@ -37,7 +37,7 @@ import attrs
 
 from floe_orchestration_core.errors import ConnectivityError
 
-__all__ = ["Deadline", "DeadlineExceeded", "ValidationResult", "run_check"]
+__all__ = ["Deadline", "DeadlineExceeded", "ValidationResult", "redact_url", "run_check"]
 
 
 def _strings(value: Iterable[str]) -> tuple[str, ...]:
@@ -251,3 +251,22 @@ def _run_and_convert(
                 "ValidationResult.failure(...)"
             )
     outcome.append(result)
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with any ``user:password@`` replaced by ``***@``, for logs, spans and messages.
+
+    >>> redact_url("https://admin:s3cret@dagster.example.com/prefix")
+    'https://***@dagster.example.com/prefix'
+    >>> redact_url("http://127.0.0.1:3000")
+    'http://127.0.0.1:3000'
+    """
+    if url is None:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority:
+        return url
+    return f"{scheme}://***@{authority.rsplit('@', 1)[1]}{slash}{path}"

@@ -588,7 +588,9 @@ class OrchestratorPlugin(ABC):
             return self._validate_connection(url, deadline)
 
         check_connection.__qualname__ = f"{type(self).__qualname__}._validate_connection"
-        with self._span("floe.validate_connection", {"floe.url": url}) as current:
+        from floe_orchestration_core.connectivity import redact_url
+
+        with self._span("floe.validate_connection", {"floe.url": redact_url(url)}) as current:
             result = run_check(check_connection, timeout)
             current.set_attribute("floe.success", result.success)
         return result

@@ -171,10 +171,12 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
             return build_schedule(job_name, cron, timezone)
 
     def _validate_connection(self, url: str | None, deadline: Deadline) -> ValidationResult:
+        from floe_orchestration_core.connectivity import redact_url
+
         target = url or self.settings.webserver_url
         with self._adapter_span(
             "dagster.validate_connection",
-            {"floe.url": target, "floe.url_is_default": url is None},
+            {"floe.url": redact_url(target), "floe.url_is_default": url is None},
         ) as current:
             from floe_orchestrator_dagster.connection import check_webserver
 
