@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -38,7 +39,6 @@ from pydantic import (
     Field,
     JsonValue,
     StringConstraints,
-    field_validator,
     model_validator,
 )
 from pydantic import ValidationError as PydanticValidationError
@@ -52,6 +52,7 @@ __all__ = [
     "ColumnInfo",
     "CompiledArtifacts",
     "ComputeTarget",
+    "CronExpressionStr",
     "DateOrDatetime",
     "DbtSettings",
     "ExposureConfig",
@@ -66,6 +67,7 @@ __all__ = [
     "SensorConfig",
     "Severity",
     "SourceConfig",
+    "TimezoneName",
     "TransformConfig",
     "artifacts_json_schema",
     "format_pydantic_errors",
@@ -97,6 +99,25 @@ def _date_or_datetime(value: object) -> object:
             return value  # let pydantic report it with its own message
     return value
 
+
+def _valid_cron(value: str) -> str:
+    from floe_orchestration_core.scheduling import validate_cron
+
+    validate_cron(value)
+    return value
+
+
+def _valid_timezone(value: str) -> str:
+    from floe_orchestration_core.scheduling import validate_timezone
+
+    validate_timezone(value)
+    return value
+
+
+#: A five-field cron expression or macro, validated by :func:`scheduling.validate_cron`.
+CronExpressionStr = Annotated[NonEmptyStr, AfterValidator(_valid_cron)]
+#: An IANA timezone name, validated by :func:`scheduling.validate_timezone`.
+TimezoneName = Annotated[NonEmptyStr, AfterValidator(_valid_timezone)]
 
 #: A calendar date (``2024-01-01``) or an instant (``2024-01-01T06:00:00Z``), kept as given.
 DateOrDatetime = Annotated[date | datetime, BeforeValidator(_date_or_datetime)]
@@ -250,27 +271,11 @@ class ScheduleConfig(_Frozen):
     """A cron schedule for a selection of transforms."""
 
     name: Identifier
-    cron: NonEmptyStr
-    timezone: NonEmptyStr = "UTC"
+    cron: CronExpressionStr
+    timezone: TimezoneName = "UTC"
     selection: NonEmptyStr = "*"
     enabled: bool = True
     description: str = ""
-
-    @field_validator("cron")
-    @classmethod
-    def _valid_cron(cls, value: str) -> str:
-        from floe_orchestration_core.scheduling import validate_cron
-
-        validate_cron(value)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, value: str) -> str:
-        from floe_orchestration_core.scheduling import validate_timezone
-
-        validate_timezone(value)
-        return value
 
 
 class _SensorBase(_Frozen):
@@ -328,17 +333,9 @@ class PartitionConfig(_Frozen):
     granularity: Literal["hourly", "daily", "weekly", "monthly"]
     start: DateOrDatetime
     end: DateOrDatetime | None = None
-    timezone: NonEmptyStr = "UTC"
+    timezone: TimezoneName = "UTC"
     start_var: Identifier = "min_date"
     end_var: Identifier = "max_date"
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, value: str) -> str:
-        from floe_orchestration_core.scheduling import validate_timezone
-
-        validate_timezone(value)
-        return value
 
 
 class LineageSettings(_Frozen):

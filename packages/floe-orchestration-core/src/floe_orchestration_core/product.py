@@ -60,6 +60,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from floe_orchestration_core.artifacts import (
     AssetCheckFailureSensor,
+    CronExpressionStr,
     DateOrDatetime,
     FileArrivalSensor,
     LineageSettings,
@@ -67,6 +68,7 @@ from floe_orchestration_core.artifacts import (
     RetryPolicy,
     RunFailureSensor,
     ScheduleConfig,
+    TimezoneName,
     TransformConfig,
     format_pydantic_errors,
 )
@@ -102,13 +104,6 @@ ProductName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_
 
 class _Spec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def _check_timezone(value: str) -> str:
-    from floe_orchestration_core.scheduling import validate_timezone
-
-    validate_timezone(value)
-    return value
 
 
 class DbtProjectSpec(_Spec):
@@ -171,24 +166,11 @@ class ComputeSpec(_Spec):
 
 class ScheduleSpec(_Spec):
     name: Identifier
-    cron: NonEmptyStr
-    timezone: NonEmptyStr = "UTC"
+    cron: CronExpressionStr
+    timezone: TimezoneName = "UTC"
     select: NonEmptyStr = "*"
     enabled: bool = True
     description: str = ""
-
-    @field_validator("cron")
-    @classmethod
-    def _valid_cron(cls, value: str) -> str:
-        from floe_orchestration_core.scheduling import validate_cron
-
-        validate_cron(value)
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, value: str) -> str:
-        return _check_timezone(value)
 
 
 class _SensorSpecBase(_Spec):
@@ -227,15 +209,10 @@ class PartitionSpec(_Spec):
     granularity: Literal["hourly", "daily", "weekly", "monthly"]
     start: DateOrDatetime
     end: DateOrDatetime | None = None
-    timezone: NonEmptyStr = "UTC"
+    timezone: TimezoneName = "UTC"
     select: NonEmptyStr
     start_var: Identifier = "min_date"
     end_var: Identifier = "max_date"
-
-    @field_validator("timezone")
-    @classmethod
-    def _valid_timezone(cls, value: str) -> str:
-        return _check_timezone(value)
 
 
 class FloeProductSpec(_Spec):

@@ -17,13 +17,13 @@ Checklist of what it guarantees (each refusal is a :class:`ProductSpecError` nam
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from floe_orchestration_core.errors import ProductSpecError
+from floe_orchestration_core.errors import FloeError, ProductSpecError
 
 __all__ = [
     "MAX_BYTES",
@@ -44,29 +44,37 @@ class SafeBoundedLoader(yaml.SafeLoader):
     never alters PyYAML's global SafeLoader."""
 
 
-def read_bounded(path: str | Path, *, limit: int = MAX_BYTES) -> bytes:
-    """The bytes of ``path``; ProductSpecError when it is missing, unreadable or too large."""
+def read_bounded(
+    path: str | Path,
+    *,
+    limit: int = MAX_BYTES,
+    what: str = "floe.yaml",
+    expected_size: str = "a product and should be a few kilobytes",
+    when_missing: str = "create it beside dbt_project.yml, or compile without it to use the "
+    "defaults",
+    error: Callable[[str], FloeError] = ProductSpecError,
+) -> bytes:
+    """The bytes of ``path``; ``error`` (ProductSpecError by default) when it is missing,
+    unreadable or larger than ``limit``. ``what`` names the file in messages, ``expected_size``
+    says what it describes, ``when_missing`` is the advice for a missing file."""
     path = Path(path)
     too_large = (
-        f"{path}: the file is larger than the {limit:,}-byte limit; floe.yaml describes a "
-        "product and should be a few kilobytes"
+        f"{path}: the file is larger than the {limit:,}-byte limit; {what} describes "
+        f"{expected_size}"
     )
     try:
         if path.stat().st_size > limit:
-            raise ProductSpecError(too_large)
+            raise error(too_large)
         with path.open("rb") as handle:
             data = handle.read(limit + 1)
     except FileNotFoundError:
-        raise ProductSpecError(
-            f"{path}: no such file; create it beside dbt_project.yml, or compile without it "
-            "to use the defaults"
-        ) from None
+        raise error(f"{path}: no such file; {when_missing}") from None
     except IsADirectoryError:
-        raise ProductSpecError(f"{path}: is a directory; expected the floe.yaml file") from None
+        raise error(f"{path}: is a directory; expected the {what} file") from None
     except OSError as exc:
-        raise ProductSpecError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
+        raise error(f"{path}: cannot be read ({exc.strerror or exc})") from exc
     if len(data) > limit:
-        raise ProductSpecError(too_large)
+        raise error(too_large)
     return data
 
 

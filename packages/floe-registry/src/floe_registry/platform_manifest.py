@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints,
 from pydantic import ValidationError as PydanticValidationError
 
 from floe_orchestration_core.errors import ProductSpecError
+from floe_orchestration_core.safe_yaml import read_bounded
 from floe_registry.errors import ManifestError
 
 __all__ = [
@@ -164,26 +165,15 @@ def _allowed_keys(loc: list[int | str]) -> str:
 
 
 def _read_manifest_text(path: Path) -> str:
-    too_large = (
-        f"{path}: the file is larger than the {MAX_MANIFEST_BYTES:,}-byte limit for a platform "
-        "manifest; it should be a few kilobytes"
+    data = read_bounded(
+        path,
+        limit=MAX_MANIFEST_BYTES,
+        what="manifest.yaml",
+        expected_size="a platform and should be a few kilobytes",
+        when_missing="write a manifest.yaml with at least 'orchestrator: dagster', or leave "
+        "out --manifest to use the defaults",
+        error=ManifestError,
     )
-    try:
-        if path.stat().st_size > MAX_MANIFEST_BYTES:
-            raise ManifestError(too_large)
-        with path.open("rb") as handle:
-            data = handle.read(MAX_MANIFEST_BYTES + 1)
-    except FileNotFoundError:
-        raise ManifestError(
-            f"{path}: no such file; write a manifest.yaml with at least 'orchestrator: dagster', "
-            "or leave out --manifest to use the defaults"
-        ) from None
-    except IsADirectoryError:
-        raise ManifestError(f"{path}: is a directory; expected the manifest.yaml file") from None
-    except OSError as exc:
-        raise ManifestError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    if len(data) > MAX_MANIFEST_BYTES:
-        raise ManifestError(too_large)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
