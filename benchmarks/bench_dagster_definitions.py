@@ -8,7 +8,9 @@ faster than the stock path, with an identical asset graph and peak RSS under 400
 Projects come from :mod:`synthetic_dbt_project` (real ``dbt parse``, cached under
 ``benchmarks/.cache/``). Two paths over the same manifest:
 
-- ``stock`` — ``@dbt_assets(manifest=manifest.json)`` with a no-op body and
+- ``stock`` — ``@dbt_assets(manifest=manifest.json)`` with a no-op body, dagster-dbt's
+  translator with ``enable_source_tests_as_checks=True`` (floe turns tests on sources into
+  checks too), and
   ``Definitions(assets=[...], resources={"dbt": DbtCliResource(project_dir=...)})``;
 - ``floe`` — ``compile_artifacts(manifest, product=floe.yaml)`` and
   ``DagsterOrchestratorPlugin().create_definitions(artifacts)`` (one ``@dbt_assets`` per
@@ -25,7 +27,14 @@ Every run is a fresh ``python`` process that times its phases in order:
                code server answers to the webserver's ``ExternalRepository`` gRPC call.
 
 It reports peak RSS (``ru_maxrss`` at the end of the child) and writes the asset graph (keys,
-parents per key, check keys) so the parent can compare the two paths. Paths are interleaved
+parents per key, check keys) so the parent can compare the two paths.
+
+**Identical asset graph** means: the same asset keys (models, seeds, snapshots and the sources
+some model reads — neither path makes a source nobody reads an asset), the same parent keys
+for every asset, the same materializable keys and the same asset-check keys (tests on models
+and on read sources). Metadata, descriptions, groups, tags and op layout are not compared:
+floe adds ``floe/*`` metadata, groups by compute target, leaves the SQL out of descriptions
+and splits the assets into one op per compute target (and stage). Paths are interleaved
 (A B A B ...) after one discarded warm-up run each; the tables give medians.
 
     .venv/bin/python benchmarks/bench_dagster_definitions.py                 # 500 and 10,000
@@ -105,9 +114,12 @@ def do_import():
     import dagster
     from dagster._serdes import serialize_value
     if cfg["path"] == "stock":
-        from dagster_dbt import DbtCliResource, dbt_assets
+        from dagster_dbt import (
+            DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, dbt_assets,
+        )
         return dict(dagster=dagster, DbtCliResource=DbtCliResource, dbt_assets=dbt_assets,
-                    serialize_value=serialize_value)
+                    serialize_value=serialize_value, DagsterDbtTranslator=DagsterDbtTranslator,
+                    DagsterDbtTranslatorSettings=DagsterDbtTranslatorSettings)
     from floe_orchestration_core.compile import compile_artifacts
     from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
     return dict(dagster=dagster, compile_artifacts=compile_artifacts,
@@ -121,7 +133,11 @@ dagster = ns["dagster"]
 def build_stock():
     DbtCliResource = ns["DbtCliResource"]
 
-    @ns["dbt_assets"](manifest=manifest_path)
+    # Source tests as checks, as floe makes them (dagster-dbt >= 0.23 has the setting).
+    settings = ns["DagsterDbtTranslatorSettings"](enable_source_tests_as_checks=True)
+    translator = ns["DagsterDbtTranslator"](settings=settings)
+
+    @ns["dbt_assets"](manifest=manifest_path, dagster_dbt_translator=translator)
     def synthetic_dbt_assets(context: dagster.AssetExecutionContext, dbt: DbtCliResource):
         yield from ()
 

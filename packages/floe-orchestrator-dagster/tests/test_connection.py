@@ -510,9 +510,11 @@ def test_fifty_calls_per_fault_leave_no_threads_or_sockets_behind(
         for url in slow:
             for _ in range(50):
                 assert not probe(url, timeout=0.05).success
-        # counted before any garbage collection: nothing may wait for the collector
-        assert _settles(threading.active_count, threads) == threads
-        assert _settles(_open_fds, fds) == fds
+        # counted before any garbage collection: nothing may wait for the collector. A leak
+        # makes a count grow; it may shrink when something an earlier test left open is
+        # finalised meanwhile.
+        assert _settles(threading.active_count, threads) <= threads
+        assert _settles(_open_fds, fds) <= fds
         gc.collect()
 
     assert [str(w.message) for w in caught if w.category is ResourceWarning] == []

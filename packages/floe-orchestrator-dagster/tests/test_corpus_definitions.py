@@ -4,7 +4,8 @@ For each real ``manifest.json`` of ``../shared/corpus/dbt-manifests`` (the repos
 sibling ``shared/``), compiled by the core and turned into Definitions: each non-ephemeral
 transform is one asset whose upstream assets are exactly its manifest upstream transforms and
 sources, ephemeral models replaced by their own upstreams (transitively); ephemeral models are
-not assets; every source is a declared, non-materializable asset.
+not assets; every source an asset reads is a declared, non-materializable asset, and no
+other source is an asset (as with ``@dbt_assets``).
 """
 
 from __future__ import annotations
@@ -88,14 +89,16 @@ def test_every_transform_has_exactly_the_manifest_upstreams(
     )
 
 
-def test_ephemeral_models_are_not_assets_and_sources_are_declared(
+def test_ephemeral_models_are_not_assets_and_exactly_the_read_sources_are_declared(
     built: tuple[CompiledArtifacts, Any],
 ) -> None:
     artifacts, graph = built
     nodes = set(_node_of(artifacts, graph).values())
     for transform in artifacts.transforms:
         assert (("t", transform.name) in nodes) != transform.is_ephemeral, transform.name
+    read = {node for upstreams in _expected(artifacts).values() for node in upstreams}
     for source in artifacts.sources:
-        assert ("s", source.key) in nodes, source.key
+        # As @dbt_assets: a source is an asset when an asset reads it, else it is none.
+        assert (("s", source.key) in nodes) == (("s", source.key) in read), source.key
     materializable = {_node_of(artifacts, graph)[k] for k in graph.materializable_asset_keys}
     assert not {n for n in materializable if n[0] == "s"}

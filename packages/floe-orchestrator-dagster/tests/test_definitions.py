@@ -216,7 +216,22 @@ def test_every_asset_carries_floe_metadata_and_the_descriptions_come_from_the_ma
         for s in a.specs
         if s.metadata["floe/unique_id"] == "model.shop.stg_customers"
     )
-    assert "Raw SQL" in (stg.description or "")
+    assert stg.description == "dbt model stg_customers"  # no SQL unless sql_in_description
+    with_sql = _build(artifacts, translator={"sql_in_description": True})
+    stg_sql = next(
+        s
+        for a in _dbt_assets(with_sql).values()
+        for s in a.specs
+        if s.metadata["floe/unique_id"] == "model.shop.stg_customers"
+    )
+    assert "Raw SQL" in (stg_sql.description or "")
+    assert "dagster/table_name" in stg.metadata
+    lean = _build(artifacts, translator={"dbt_table_metadata": False})
+    for assets in _dbt_assets(lean).values():
+        for spec in assets.specs:
+            assert "dagster/column_schema" not in spec.metadata
+            assert "dagster/table_name" not in spec.metadata
+            assert spec.metadata["floe/unique_id"]
 
 
 def test_partitioned_transforms_get_time_window_partitions(

@@ -69,6 +69,26 @@ class TranslatorSettings(BaseModel):
         ),
     )
 
+    sql_in_description: bool = Field(
+        default=False,
+        description=(
+            "Append the model's raw SQL to its asset description (dagster-dbt's default). Off "
+            "by default: the SQL is the largest part of what a code server sends the webserver "
+            "for each asset (and is in the dbt project and the run logs anyway); the "
+            "description is then the dbt description, else 'dbt <resource type> <name>'."
+        ),
+    )
+
+    dbt_table_metadata: bool = Field(
+        default=True,
+        description=(
+            "Keep dagster-dbt's per-asset table metadata (column schema, table name, "
+            "materialization type: what the UI's columns tab shows). False keeps only floe's "
+            "and dagster-dbt's bookkeeping metadata: at 10,000 models about 2 s less to build "
+            "the definitions and a 20 % smaller snapshot for the webserver."
+        ),
+    )
+
     @field_validator("key_prefix")
     @classmethod
     def _key_prefix_components(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -97,6 +117,8 @@ class DagsterAdapterConfig(BaseModel):
     - ``webserver_url``: the Dagster webserver that ``validate_connection()`` queries when
       called without a URL (an ``http://`` or ``https://`` URL).
     - ``translator``: :class:`TranslatorSettings` for the asset translator.
+    - ``freeze_gc``: process-wide garbage-collector tuning while definitions are built (see
+      the field).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -108,6 +130,17 @@ class DagsterAdapterConfig(BaseModel):
     translator: TranslatorSettings = Field(
         default_factory=TranslatorSettings,
         description="How dbt nodes become Dagster assets (see TranslatorSettings).",
+    )
+    freeze_gc: bool = Field(
+        default=True,
+        description=(
+            "Pause Python's cyclic garbage collector while create_definitions runs (it "
+            "allocates hundreds of thousands of long-lived objects, which full collections "
+            "re-scan again and again) and gc.freeze() afterwards, so later collections skip "
+            "the definitions a code server keeps for its lifetime. This affects the whole "
+            "process: objects alive when definitions are built are never collected as cyclic "
+            "garbage (reference counting still frees them). False leaves the collector alone."
+        ),
     )
 
     @field_validator("webserver_url")

@@ -41,25 +41,27 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import re
 from collections.abc import Collection, Iterable, Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from floe_orchestration_core.artifacts import (
     CompiledArtifacts,
     QualityCheck,
-    SourceConfig,
-    TransformConfig,
+)
+from floe_orchestrator_dagster.dbt_nodes import (
+    as_dict,
+    distinct_version_aliases,
+    source_node,
+    stub_node,
+    test_node,
+    transform_node,
 )
 from floe_orchestrator_dagster.errors import DagsterAdapterError
 
 __all__ = ["DbtManifestError", "ProjectManifest", "resolve_manifest_path"]
 
 _LOG = logging.getLogger(__name__)
-#: Dagster check names are ``[A-Za-z0-9_]+``; a test's name becomes its check's name.
-_NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
 
 
 class DbtManifestError(DagsterAdapterError):
@@ -106,31 +108,19 @@ def _read_json(path: Path, expected_sha256: str) -> dict[str, Any]:
     return data
 
 
-def _dict(value: object) -> dict[str, Any]:
-    return dict(value) if isinstance(value, Mapping) else {}
-
-
-def _list(value: object) -> list[Any]:
-    return list(value) if isinstance(value, list | tuple) else []
-
-
-def _fqn_from_path(package: str, path: str, name: str, version: str | None) -> list[str]:
-    # dbt's fqn: package, the folders below the resource folder (models/, seeds/...), name.
-    folders = list(PurePosixPath(path.replace(os.sep, "/")).parts[1:-1])
-    return [package, *folders, name, *([f"v{version}"] if version is not None else [])]
-
-
-def _columns(columns: Iterable[Any]) -> dict[str, Any]:
-    return {
-        c.name: {"name": c.name, "data_type": c.data_type, "description": c.description}
-        for c in columns
-    }
-
-
 class ProjectManifest:
     """Normalised dbt nodes of one product, read once; :meth:`subset` per decorator."""
 
-    __slots__ = ("_ephemeral", "_tests_by_parent", "groups", "metadata", "nodes", "path", "sources")
+    __slots__ = (
+        "_ephemeral",
+        "_test_fqns",
+        "_tests_by_parent",
+        "groups",
+        "metadata",
+        "nodes",
+        "path",
+        "sources",
+    )
 
     def __init__(
         self,
@@ -149,6 +139,7 @@ class ProjectManifest:
         self.path = path
         self._ephemeral = ephemeral
         self._tests_by_parent: dict[str, list[str]] = {}
+        self._test_fqns: list[tuple[str, tuple[str, ...]]] | None = None
         for unique_id, node in nodes.items():
             if node["resource_type"] == "test":
                 for parent in node["depends_on"]["nodes"]:
@@ -179,33 +170,33 @@ class ProjectManifest:
         cls, artifacts: CompiledArtifacts, data: Mapping[str, Any], path: Path | None = None
     ) -> ProjectManifest:
         """Normalise the decoded manifest ``data`` against ``artifacts`` (module docstring)."""
-        raw_nodes = _dict(data.get("nodes"))
-        raw_sources = _dict(data.get("sources"))
+        raw_nodes = as_dict(data.get("nodes"))
+        raw_sources = as_dict(data.get("sources"))
         uid_of = {t.name: t.unique_id for t in artifacts.transforms}
         source_uid = {s.key: s.unique_id for s in artifacts.sources}
         nodes: dict[str, dict[str, Any]] = {}
         sources: dict[str, dict[str, Any]] = {}
         for transform in artifacts.transforms:
-            nodes[transform.unique_id] = _transform_node(
+            nodes[transform.unique_id] = transform_node(
                 transform, raw_nodes.get(transform.unique_id), uid_of, source_uid
             )
-        _distinct_version_aliases(nodes, artifacts.transforms)
+        distinct_version_aliases(nodes, artifacts.transforms)
         for source in artifacts.sources:
-            sources[source.unique_id] = _source_node(source, raw_sources.get(source.unique_id))
+            sources[source.unique_id] = source_node(source, raw_sources.get(source.unique_id))
         for attached_uid, check in _quality_checks(artifacts):
-            nodes[check.unique_id] = _test_node(
+            nodes[check.unique_id] = test_node(
                 check, raw_nodes.get(check.unique_id), attached_uid, uid_of, source_uid
             )
         metadata = {
             key: value
-            for key, value in _dict(data.get("metadata")).items()
+            for key, value in as_dict(data.get("metadata")).items()
             if key in ("dbt_schema_version", "project_id", "project_name", "generated_at")
             and value is not None
         }
         metadata.setdefault("project_name", artifacts.dbt.project_name)
         groups = {
             uid: dict(group)
-            for uid, group in _dict(data.get("groups")).items()
+            for uid, group in as_dict(data.get("groups")).items()
             if isinstance(group, Mapping) and isinstance(group.get("name"), str)
         }
         ephemeral = frozenset(t.unique_id for t in artifacts.transforms if t.is_ephemeral)
@@ -225,14 +216,13 @@ class ProjectManifest:
             return []
         wanted = set(prefixes)
         lengths = sorted({len(p) for p in wanted})
-        found: list[str] = []
-        for unique_id, node in self.nodes.items():
-            if node["resource_type"] != "test":
-                continue
-            flat = tuple(part for segment in node["fqn"] for part in str(segment).split("."))
-            if any(flat[:n] in wanted for n in lengths):
-                found.append(unique_id)
-        return found
+        if self._test_fqns is None:
+            self._test_fqns = [
+                (uid, tuple(part for segment in node["fqn"] for part in str(segment).split(".")))
+                for uid, node in self.nodes.items()
+                if node["resource_type"] == "test"
+            ]
+        return [uid for uid, flat in self._test_fqns if any(flat[:n] in wanted for n in lengths)]
 
     def subset(
         self,
@@ -274,10 +264,9 @@ class ProjectManifest:
             if stub in included or stub in sources:
                 continue
             if stub in self.sources:
-                sources[stub] = self.sources[stub]
+                sources[stub] = stub_node(self.sources[stub])
             else:
-                node = self.nodes[stub]
-                included[stub] = {**node, "depends_on": {"nodes": [], "macros": []}}
+                included[stub] = stub_node(self.nodes[stub])
         child_map: dict[str, list[str]] = {uid: [] for uid in (*included, *sources)}
         parent_map: dict[str, list[str]] = {}
         for uid, node in included.items():
@@ -309,25 +298,6 @@ class ProjectManifest:
         }
 
 
-def _distinct_version_aliases(
-    nodes: dict[str, dict[str, Any]], transforms: Iterable[TransformConfig]
-) -> None:
-    """Give versions of one model sharing an alias dbt's default alias ``name_v<N>``.
-
-    dagster-dbt keys a versioned model by its alias; two versions with one alias (which dbt
-    refuses at parse time, but a hand-edited manifest may hold) would share an asset key.
-    """
-    versioned = [t for t in transforms if t.version is not None]
-    seen: dict[str, int] = {}
-    for transform in versioned:
-        alias = nodes[transform.unique_id]["alias"]
-        seen[alias] = seen.get(alias, 0) + 1
-    for transform in versioned:
-        node = nodes[transform.unique_id]
-        if seen[node["alias"]] > 1:
-            node["alias"] = transform.name
-
-
 def _quality_checks(artifacts: CompiledArtifacts) -> Iterable[tuple[str, QualityCheck]]:
     for transform in artifacts.transforms:
         for check in transform.quality_checks:
@@ -335,135 +305,3 @@ def _quality_checks(artifacts: CompiledArtifacts) -> Iterable[tuple[str, Quality
     for source in artifacts.sources:
         for check in source.quality_checks:
             yield source.unique_id, check
-
-
-def _base_node(raw: object) -> dict[str, Any]:
-    node = _dict(raw)
-    for key in ("tags", "fqn"):
-        node[key] = [str(v) for v in _list(node.get(key))]
-    for key in ("meta", "columns", "checksum"):
-        node[key] = _dict(node.get(key))
-    node["description"] = node.get("description") or ""
-    return node
-
-
-def _transform_node(
-    transform: TransformConfig,
-    raw: object,
-    uid_of: Mapping[str, str],
-    source_uid: Mapping[str, str],
-) -> dict[str, Any]:
-    node = _base_node(raw)
-    config = _dict(node.get("config"))
-    config["materialized"] = transform.materialization
-    config["enabled"] = True
-    config["meta"] = _dict(config.get("meta"))
-    config["tags"] = [str(v) for v in _list(config.get("tags"))] or list(transform.tags)
-    node.update(
-        unique_id=transform.unique_id,
-        resource_type=transform.resource_type.value,
-        name=node.get("name") or transform.unique_id.split(".")[2],
-        package_name=transform.package_name,
-        original_file_path=node.get("original_file_path") or transform.path,
-        path=node.get("path") or transform.path,
-        database=transform.database,
-        schema=transform.schema_name,
-        alias=transform.alias or node.get("name") or transform.name,
-        config=config,
-        depends_on={
-            "nodes": [
-                *(uid_of[name] for name in transform.depends_on),
-                *(source_uid[key] for key in transform.source_dependencies),
-            ],
-            "macros": [str(m) for m in _list(_dict(node.get("depends_on")).get("macros"))],
-        },
-    )
-    if transform.version is not None:
-        node["version"] = transform.version
-    if not node["fqn"]:
-        node["fqn"] = _fqn_from_path(
-            transform.package_name, transform.path, node["name"], transform.version
-        )
-    if raw is None:
-        node.update(
-            tags=list(transform.tags),
-            meta=dict(transform.meta),
-            description=transform.description,
-            columns=_columns(transform.columns),
-            language=transform.language,
-        )
-    return node
-
-
-def _source_node(source: SourceConfig, raw: object) -> dict[str, Any]:
-    node = _base_node(raw)
-    config = _dict(node.get("config"))
-    config["enabled"] = True
-    config["meta"] = _dict(config.get("meta"))
-    config["tags"] = [str(v) for v in _list(config.get("tags"))]
-    node.update(
-        unique_id=source.unique_id,
-        resource_type="source",
-        source_name=source.source_name,
-        name=source.name,
-        package_name=source.package_name,
-        database=source.database,
-        schema=source.schema_name,
-        identifier=source.identifier or source.name,
-        original_file_path=node.get("original_file_path") or "",
-        config=config,
-    )
-    if not node["fqn"]:
-        node["fqn"] = [source.package_name, source.source_name, source.name]
-    if raw is None:
-        node.update(
-            tags=list(source.tags),
-            meta=dict(source.meta),
-            description=source.description,
-            columns=_columns(source.columns),
-            loader=source.loader,
-        )
-    return node
-
-
-def _test_node(
-    check: QualityCheck,
-    raw: object,
-    attached_uid: str,
-    uid_of: Mapping[str, str],
-    source_uid: Mapping[str, str],
-) -> dict[str, Any]:
-    node = _base_node(raw)
-    config = _dict(node.get("config"))
-    config["enabled"] = True
-    config["severity"] = check.severity.value.upper()
-    config["meta"] = _dict(config.get("meta"))
-    package = check.unique_id.split(".")[1] if check.unique_id.count(".") >= 2 else "floe"
-    known = (uid_of.get(ref) or source_uid.get(ref) for ref in check.references)
-    parents = [uid for uid in known if uid is not None]
-    if attached_uid not in parents:
-        parents.append(attached_uid)
-    node.update(
-        unique_id=check.unique_id,
-        resource_type="test",
-        name=_NOT_NAME.sub("_", check.name),
-        package_name=node.get("package_name") or package,
-        original_file_path=node.get("original_file_path") or "",
-        config=config,
-        attached_node=attached_uid,
-        depends_on={
-            "nodes": parents,
-            "macros": [str(m) for m in _list(_dict(node.get("depends_on")).get("macros"))],
-        },
-    )
-    if not node["fqn"]:
-        node["fqn"] = [package, check.name]
-    if raw is None:
-        node.update(tags=list(check.tags), description=check.description)
-        node["column_name"] = check.column
-        if check.kind == "generic":
-            node["test_metadata"] = {
-                "name": check.test_name,
-                "kwargs": {"column_name": check.column} if check.column else {},
-            }
-    return node

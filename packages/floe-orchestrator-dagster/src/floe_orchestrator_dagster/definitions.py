@@ -13,8 +13,10 @@ other back and forth, see :func:`_stages`), selecting exactly its transforms
 - one dbt resource per compute target under ``dbt_<compute>``: a ``DbtCliResource`` on
   ``artifacts.dbt.project_dir`` (relative paths are relative to the current directory),
   ``profiles_dir`` and the target's ``dbt_target`` (else ``artifacts.dbt.target``);
-- every dbt source as an ``AssetSpec`` (same key as the translator gives it), so sources are
-  upstream assets of the repository rather than dangling keys;
+- every dbt source that an asset reads (directly or through ephemeral models) as an
+  ``AssetSpec`` (same key as the translator gives it), so sources are upstream assets of the
+  repository rather than dangling keys; a source nobody reads is no asset (``@dbt_assets``
+  creates none either) and is listed in the Definitions' metadata (``floe/unread_sources``);
 - dbt tests as asset checks (see
   :class:`~floe_orchestrator_dagster.translator.FloeDagsterDbtTranslator`; error severity
   blocking), the retry policy, time-window partitions (the run's window reaches
@@ -22,8 +24,11 @@ other back and forth, see :func:`_stages`), selecting exactly its transforms
 
 Each op runs ``dbt build`` through ``DbtCliResource.cli(..., context=context).stream()``.
 
-**Selection, fast.** dagster-dbt evaluates an ``@dbt_assets``' ``select`` with dbt-core's
-selector, whose cost is criteria x nodes: an fqn per model is minutes at 10,000 models. When one
+**Selection, fast.** ``@dbt_assets`` evaluates its ``select`` with dbt-core's selector (a
+rebuild of dbt's ``Manifest`` and graph per decorator, criteria x nodes); floe knows each group's
+unique ids already, so it builds the decorator's assets from them with
+:func:`~floe_orchestrator_dagster.dbt_specs.dbt_assets_for` (dagster-dbt's specs and op, no
+selector). The ``select`` string still matters at run time: dagster-dbt hands it to dbt. When one
 group holds every model, ``select`` is ``fqn:*`` (dagster-dbt's default; at run time, the whole
 project). Otherwise the group's manifest marks its transforms with the dbt tag
 ``floe_dagster__<compute>__<partition>`` and ``select`` is that one tag criterion; the op then
@@ -35,8 +40,7 @@ by dagster-dbt from the assets asked for, as usual.
 **Without the dbt project** (CI validating a product from its manifest alone) the definitions
 still build. The resource of each compute target is then a placeholder and the ops raise
 :class:`~floe_orchestrator_dagster.errors.DbtProjectMissingError` naming the missing folder and
-the fix. Zero transforms give definitions holding only the sources (if any), jobs and
-schedules.
+the fix. Zero transforms give definitions holding only jobs and schedules.
 """
 
 # No `from __future__ import annotations`: Dagster compares the op's `context` annotation
@@ -45,13 +49,13 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource
 from dagster_dbt.asset_utils import default_asset_key_fn
 
 from floe_orchestration_core.artifacts import (
@@ -66,6 +70,7 @@ from floe_orchestrator_dagster import jobs
 from floe_orchestrator_dagster.config import DagsterAdapterConfig, TranslatorSettings
 from floe_orchestrator_dagster.dbt_manifest import ProjectManifest
 from floe_orchestrator_dagster.dbt_selection import ALL, flat_fqn, plan_selections
+from floe_orchestrator_dagster.dbt_specs import dbt_assets_for
 from floe_orchestrator_dagster.errors import DbtProjectMissingError, ReservedAssetNameError
 from floe_orchestrator_dagster.translator import FloeDagsterDbtTranslator
 
@@ -74,6 +79,7 @@ __all__ = [
     "asset_key_for",
     "build_definitions",
     "dbt_resource",
+    "read_sources",
     "resolve_project_dir",
 ]
 
@@ -218,6 +224,7 @@ def _is_subset(context: AssetExecutionContext) -> bool:
 def _build_dbt_assets(
     *,
     manifest: Mapping[str, Any],
+    selected: Collection[str],
     select: str,
     run_select: str | None,
     name: str,
@@ -228,11 +235,12 @@ def _build_dbt_assets(
 ) -> dg.AssetsDefinition:
     partitions_def = jobs.to_partitions_definition(partition) if partition is not None else None
 
-    @dbt_assets(
-        manifest=dict(manifest),
+    @dbt_assets_for(
+        manifest=manifest,
+        selected=selected,
         select=select,
         name=name,
-        dagster_dbt_translator=translator,
+        translator=translator,
         partitions_def=partitions_def,
         retry_policy=retry_policy,
         required_resource_keys={resource_key},
@@ -338,6 +346,25 @@ def _groups(artifacts: CompiledArtifacts, graph: TransformGraph) -> dict[GroupLa
     return groups
 
 
+def read_sources(artifacts: CompiledArtifacts) -> list[SourceConfig]:
+    """The sources some asset reads: directly, or through ephemeral models (as dagster-dbt
+    connects them). Only these are declared as assets, as ``@dbt_assets`` itself creates keys
+    for exactly these; the others are listed in the Definitions' metadata by the plugin."""
+    by_name = {t.name: t for t in artifacts.transforms}
+    read: set[str] = set()
+    seen: set[str] = set()
+    pending = [t for t in artifacts.transforms if not t.is_ephemeral]
+    while pending:
+        transform = pending.pop()
+        read.update(transform.source_dependencies)
+        for parent in transform.depends_on:
+            upstream = by_name.get(parent)
+            if upstream is not None and upstream.is_ephemeral and parent not in seen:
+                seen.add(parent)
+                pending.append(upstream)
+    return [s for s in artifacts.sources if s.key in read]
+
+
 def _source_specs(
     sources: Sequence[SourceConfig],
     project: ProjectManifest,
@@ -393,7 +420,8 @@ def build_definitions(
     _refuse_reserved_names(artifacts, config)
     translator = FloeDagsterDbtTranslator(artifacts, config.translator)
     groups = _groups(artifacts, graph)
-    if not groups and not artifacts.sources:
+    sources = read_sources(artifacts)
+    if not groups and not sources:
         jobs_, schedules = jobs.build_jobs_and_schedules(artifacts, graph, {})
         return dg.Definitions(jobs=jobs_, schedules=schedules)
 
@@ -443,6 +471,7 @@ def build_definitions(
         assets.append(
             _build_dbt_assets(
                 manifest=manifest,
+                selected=list(manifest["nodes"]) if marker is None else groups[label],
                 select=ALL if marker is None else f"tag:{marker}",
                 run_select=None if marker is None else run_select,
                 name=_op_name(label),
@@ -452,7 +481,7 @@ def build_definitions(
                 retry_policy=retry_policy,
             )
         )
-    assets.extend(_source_specs(artifacts.sources, project, translator))
+    assets.extend(_source_specs(sources, project, translator))
 
     asset_keys = {
         t.name: translator.get_asset_key(project.nodes[t.unique_id])

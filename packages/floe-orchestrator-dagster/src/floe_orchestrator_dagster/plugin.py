@@ -33,7 +33,9 @@ plugin never installs one or reads the environment.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import gc
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from floe_orchestration_core.plugin import Capability, OrchestratorPlugin, PluginMetadata
@@ -119,11 +121,12 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
                 "floe.schedule_count": len(artifacts.schedules),
             },
         ) as current:
-            from floe_orchestrator_dagster import definitions
+            with _gc_tuned(self.settings.freeze_gc):
+                from floe_orchestrator_dagster import definitions
 
-            built = _with_product_metadata(
-                definitions.build_definitions(artifacts, graph, self.settings), artifacts
-            )
+                built = _with_product_metadata(
+                    definitions.build_definitions(artifacts, graph, self.settings), artifacts
+                )
             asset_count, check_count = _count_assets_and_checks(
                 built.assets or (), built.asset_checks or ()
             )
@@ -198,8 +201,29 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
 
 #: Definitions metadata: the ephemeral transforms, which dagster-dbt gives no asset.
 EPHEMERAL_TRANSFORMS_KEY = "floe/ephemeral_transforms"
+#: Definitions metadata: the keys (``source_name.table``) of the sources no asset reads,
+#: which are therefore not assets.
+UNREAD_SOURCES_KEY = "floe/unread_sources"
 #: Definitions metadata: the data product's name and version.
 PRODUCT_KEY = "floe/product"
+
+
+@contextmanager
+def _gc_tuned(enabled: bool) -> Iterator[None]:
+    """With ``enabled`` (``DagsterAdapterConfig.freeze_gc``): no cyclic garbage collection
+    inside, then ``gc.freeze()`` — what is alive now (the definitions a code server keeps) is
+    never scanned again by later collections. The collector's prior state is restored."""
+    if not enabled:
+        yield
+        return
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+    gc.freeze()
 
 
 def _with_product_metadata(
@@ -223,11 +247,16 @@ def _with_product_metadata(
         for t in artifacts.transforms
         if t.is_ephemeral
     }
+    from floe_orchestrator_dagster.definitions import read_sources
+
+    read = {s.unique_id for s in read_sources(artifacts)}
+    unread = sorted(s.key for s in artifacts.sources if s.unique_id not in read)
     product = f"{artifacts.metadata.product_name} {artifacts.metadata.product_version}"
     extra = dagster.Definitions(
         metadata={
             PRODUCT_KEY: product,
             EPHEMERAL_TRANSFORMS_KEY: dagster.MetadataValue.json(ephemeral),
+            UNREAD_SOURCES_KEY: dagster.MetadataValue.json(unread),
         }
     )
     return dagster.Definitions.merge(built, extra)

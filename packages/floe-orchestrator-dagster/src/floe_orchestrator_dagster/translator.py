@@ -17,7 +17,7 @@ Each ``get_*`` method is small and overridable, in the style of dagster-dbt's ow
             return super().get_group_name(dbt_resource_props)
 
 What it gives every asset (on top of what dagster-dbt adds: ``dagster_dbt/*``, the table
-name and column schema, ``dagster/kind``):
+name and column schema — unless ``settings.dbt_table_metadata`` is off —, ``dagster/kind``):
 
 - **key**: dagster-dbt's key (``meta.dagster.asset_key``, else the configured schema and the
   name, else the name; a versioned model's alias), after ``settings.key_prefix``;
@@ -27,6 +27,8 @@ name and column schema, ``dagster/kind``):
   ``floe/source_key`` (they have no compute target);
 - **tags**: the dbt tags through :mod:`floe_orchestrator_dagster.tags` (one mapping for the
   whole product, so a collision fails at generation time);
+- **description**: the dbt description, without the raw SQL dagster-dbt appends unless
+  ``settings.sql_in_description``;
 - **owners**: a valid email or ``team:`` string is kept; anything else becomes ``team:<owner>``
   (Dagster accepts only these two forms; ``"Data Eng"`` → ``"team:Data Eng"``);
 - **group**: by ``settings.group_by``: the compute target, the schema, the dbt package, or none
@@ -48,7 +50,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from dagster import AssetCheckSpec, AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
-from dagster_dbt.asset_utils import get_node
+from dagster_dbt.asset_utils import default_description_fn, get_node
 
 from floe_orchestration_core.artifacts import (
     CompiledArtifacts,
@@ -177,8 +179,13 @@ class FloeDagsterDbtTranslator(DagsterDbtTranslator):
         return key.with_prefix(list(prefix)) if prefix else key
 
     def get_metadata(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, Any]:
-        """dagster-dbt's metadata plus ``floe/*`` (see the module docstring)."""
-        metadata = dict(super().get_metadata(dbt_resource_props))
+        """dagster-dbt's metadata (unless ``settings.dbt_table_metadata`` is off) plus
+        ``floe/*`` (see the module docstring)."""
+        metadata: dict[str, Any] = (
+            dict(super().get_metadata(dbt_resource_props))
+            if self.floe_settings.dbt_table_metadata
+            else {}
+        )
         transform = self.transform_for(dbt_resource_props)
         if transform is not None:
             metadata.update(
@@ -222,8 +229,11 @@ class FloeDagsterDbtTranslator(DagsterDbtTranslator):
         return dagster_owners(list(owners)) or None if owners else None
 
     def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
-        """The dbt description (dagster-dbt adds the SQL when the manifest has it)."""
-        return super().get_description(dbt_resource_props)
+        """The dbt description; with ``settings.sql_in_description``, dagster-dbt's (which adds
+        the raw SQL when the manifest has it)."""
+        if self.floe_settings.sql_in_description:
+            return super().get_description(dbt_resource_props)
+        return str(default_description_fn(dbt_resource_props, display_raw_sql=False))
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         """The group chosen by ``settings.group_by`` (see the module docstring)."""
