@@ -14,6 +14,7 @@ Then: artifacts whose dbt project is absent build definitions, and running them 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +132,13 @@ def shop_runs(
 def test_every_seed_and_model_is_materialized_and_the_run_succeeds(shop_runs: ShopRuns) -> None:
     assert shop_runs.passing.success, shop_runs.passing.get_step_failure_events()
     assert _materialized(shop_runs.passing) == SEEDS_AND_MODELS
+
+
+def test_dbt_runs_with_the_threads_of_each_compute_target(shop_runs: ShopRuns) -> None:
+    # floe.yaml gives duckdb 3 and duckdb_heavy 4 threads; profiles.yml says 1 and 2.
+    runs = sorted((shop_runs.product.project_dir / "target").glob("*/run_results.json"))
+    threads = {json.loads(path.read_text(encoding="utf-8"))["args"]["threads"] for path in runs}
+    assert threads == {3, 4}
 
 
 def test_the_warehouse_holds_what_dbt_built(shop_runs: ShopRuns) -> None:

@@ -232,6 +232,7 @@ def _build_dbt_assets(
     resource_key: str,
     partition: PartitionConfig | None,
     retry_policy: dg.RetryPolicy | None,
+    threads: int | None,
 ) -> dg.AssetsDefinition:
     partitions_def = jobs.to_partitions_definition(partition) if partition is not None else None
 
@@ -250,6 +251,8 @@ def _build_dbt_assets(
         if isinstance(dbt, MissingDbtProject):
             raise DbtProjectMissingError(dbt.message)
         args = ["build"]
+        if threads is not None:
+            args += ["--threads", str(threads)]
         if run_select is not None and not _is_subset(context):
             args += ["--select", run_select]
         if partition is not None:
@@ -479,6 +482,7 @@ def build_definitions(
                 resource_key=f"dbt_{compute}",
                 partition=partitions[partition] if partition is not None else None,
                 retry_policy=retry_policy,
+                threads=artifacts.compute_target(compute).threads,
             )
         )
     assets.extend(_source_specs(sources, project, translator))
