@@ -65,13 +65,32 @@ def test_an_absent_manifest_resolves_to_none_and_is_rebuilt_from_the_artifacts(
     assert project.sources["source.analytics.raw.orders"]["source_name"] == "raw"
 
 
-def test_a_manifest_changed_after_compiling_is_refused(tmp_path: Path, core_fixtures: Path) -> None:
+def test_a_manifest_rewritten_with_the_same_graph_is_used(
+    tmp_path: Path, core_fixtures: Path
+) -> None:
     manifest = tmp_path / "manifest.json"
     shutil.copy(core_fixtures / "manifest_v12.json", manifest)
     artifacts = compile_artifacts(manifest)
-    manifest.write_text(manifest.read_text() + "\n")
-    with pytest.raises(DbtManifestError, match="re-run 'floe compile'"):
+    data = json.loads(manifest.read_text())
+    data["metadata"]["generated_at"] = "2030-01-01T00:00:00Z"  # what any dbt command changes
+    manifest.write_text(json.dumps(data))
+    project = ProjectManifest.load(artifacts)
+    assert set(project.nodes) >= {t.unique_id for t in artifacts.transforms}
+
+
+def test_a_manifest_whose_dependencies_changed_after_compiling_is_refused(
+    tmp_path: Path, core_fixtures: Path
+) -> None:
+    manifest = tmp_path / "manifest.json"
+    shutil.copy(core_fixtures / "manifest_v12.json", manifest)
+    artifacts = compile_artifacts(manifest)
+    data = json.loads(manifest.read_text())
+    child = next(t for t in artifacts.transforms if t.depends_on)
+    data["nodes"][child.unique_id]["depends_on"]["nodes"] = []
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(DbtManifestError, match="re-run 'floe compile'") as raised:
         ProjectManifest.load(artifacts)
+    assert f"'{child.unique_id}' now depends on []" in str(raised.value)
 
 
 def test_a_manifest_that_is_not_json_is_refused_naming_the_file(

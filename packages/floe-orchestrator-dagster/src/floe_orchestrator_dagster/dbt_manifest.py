@@ -11,7 +11,9 @@ used as is; a relative one is tried against the current directory first, then ag
 the manifest is *rebuilt from the artifacts* (:meth:`ProjectManifest.from_artifacts`): the
 assets, their dependencies and checks are the same, but descriptions carry no SQL and assets no
 code version. A manifest whose sha256 differs from ``artifacts.dbt.manifest_checksum`` was
-changed after compiling and is refused (:class:`DbtManifestError`: re-run ``floe compile``).
+rewritten after compiling (any dbt command does that): it is used when it still describes the
+same transforms and dependencies, and refused otherwise (:class:`DbtManifestError` naming the
+differences: re-run ``floe compile``).
 
 **What is normalised** (what crashes dagster-dbt or dbt-core's selector otherwise, e.g. dbt
 Fusion's ``"config": null``): every node gets a ``config`` dict (``materialized`` from the
@@ -103,18 +105,14 @@ def _loads(raw: bytes) -> Any:
     return orjson.loads(raw)
 
 
-def _read_json(path: Path, expected_sha256: str) -> dict[str, Any]:
+def _read_json(path: Path, expected_sha256: str) -> tuple[dict[str, Any], bool]:
+    """The decoded manifest, and whether its bytes are the ones the artifacts were compiled
+    from."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise DbtManifestError(f"{path}: the dbt manifest cannot be read ({exc.strerror})") from exc
-    digest = hashlib.sha256(raw).hexdigest()
-    if digest != expected_sha256:
-        raise DbtManifestError(
-            f"{path}: this dbt manifest (sha256 {digest[:12]}…) is not the one the artifacts "
-            f"were compiled from (sha256 {expected_sha256[:12]}…); re-run 'floe compile' after "
-            "'dbt parse' so that the artifacts and the manifest match"
-        )
+    unchanged = hashlib.sha256(raw).hexdigest() == expected_sha256
     try:
         data = _loads(raw)
     except ValueError as exc:
@@ -123,7 +121,44 @@ def _read_json(path: Path, expected_sha256: str) -> dict[str, Any]:
         del raw
     if not isinstance(data, dict):
         raise DbtManifestError(f"{path}: expected a JSON object at the top level")
-    return data
+    return data, unchanged
+
+
+def _graph_differences(artifacts: CompiledArtifacts, data: Mapping[str, Any]) -> list[str]:
+    """How the transforms and dependencies of ``data`` differ from those of ``artifacts``.
+
+    Any dbt command rewrites ``target/manifest.json`` (a new ``generated_at`` and invocation
+    id), so bytes alone would refuse a manifest that describes the same product; what must
+    match is what the definitions are built from: the enabled models, seeds and snapshots and
+    the transforms and sources each depends on.
+    """
+    nodes = as_dict(data.get("nodes"))
+    known = {t.unique_id: t for t in artifacts.transforms}
+    source_ids = {s.unique_id for s in artifacts.sources}
+    differences: list[str] = []
+    for uid, node in nodes.items():
+        props = as_dict(node)
+        enabled = as_dict(props.get("config")).get("enabled", True) is not False
+        is_transform = props.get("resource_type") in {"model", "seed", "snapshot"}
+        if is_transform and enabled and uid not in known:
+            differences.append(f"'{uid}' is new")
+    uid_of = {t.name: t.unique_id for t in artifacts.transforms}
+    key_of = {s.key: s.unique_id for s in artifacts.sources}
+    for uid, transform in known.items():
+        node = as_dict(nodes.get(uid))
+        if not node:
+            differences.append(f"'{uid}' is gone")
+            continue
+        declared = {uid_of[name] for name in transform.depends_on}
+        declared |= {key_of[key] for key in transform.source_dependencies if key in key_of}
+        found = {
+            dep
+            for dep in as_dict(node.get("depends_on")).get("nodes") or ()
+            if dep in known or dep in source_ids
+        }
+        if found != declared:
+            differences.append(f"'{uid}' now depends on {sorted(found)}, not {sorted(declared)}")
+    return differences
 
 
 class ProjectManifest:
@@ -176,7 +211,22 @@ class ProjectManifest:
                 artifacts.dbt.project_dir,
             )
             return cls.from_artifacts(artifacts)
-        data = _read_json(path, artifacts.dbt.manifest_checksum)
+        data, unchanged = _read_json(path, artifacts.dbt.manifest_checksum)
+        if not unchanged:
+            differences = _graph_differences(artifacts, data)
+            if differences:
+                listing = "; ".join(differences[:5])
+                more = f" (and {len(differences) - 5} more)" if len(differences) > 5 else ""
+                raise DbtManifestError(
+                    f"{path}: the dbt project changed since the artifacts were compiled: "
+                    f"{listing}{more}; re-run 'floe compile' after 'dbt parse' so that the "
+                    "artifacts and the manifest match"
+                )
+            _LOG.info(
+                "%s was rewritten since the artifacts were compiled (its sha256 differs) but "
+                "describes the same transforms and dependencies; using it",
+                path,
+            )
         # Keep only the sections read below: macros, docs, disabled nodes, child/parent maps,
         # ... (most of a big manifest) are freed now, before the nodes are normalised.
         used = {key: data.pop(key) for key in _USED_SECTIONS if key in data}
