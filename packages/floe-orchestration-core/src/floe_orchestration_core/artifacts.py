@@ -507,6 +507,15 @@ def load_artifacts(source: str | Path | Mapping[str, Any]) -> CompiledArtifacts:
             ) from None
         except OSError as exc:
             raise ArtifactsError(f"{path}: cannot be read ({exc.strerror})") from exc
+        from floe_orchestration_core.gc_pause import paused_gc
+
+        try:
+            # The fast path: pydantic parses and validates in one pass, without an
+            # intermediate dict. Any problem is reported by the path below, which names it.
+            with paused_gc():
+                return CompiledArtifacts.model_validate_json(text)
+        except PydanticValidationError:
+            pass
         try:
             data: Any = json.loads(text)
         except json.JSONDecodeError as exc:

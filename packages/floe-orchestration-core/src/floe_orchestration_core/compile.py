@@ -50,13 +50,11 @@ transform, is a ProductSpecError naming it — nothing a user wrote is silently 
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,6 +67,7 @@ from floe_orchestration_core.artifacts import (
     format_pydantic_errors,
 )
 from floe_orchestration_core.errors import CompileError, ProductSpecError
+from floe_orchestration_core.gc_pause import paused_gc
 from floe_orchestration_core.manifest import (
     ColumnRecord,
     DbtManifest,
@@ -89,22 +88,6 @@ __all__ = ["compile_artifacts", "transform_name"]
 _DEFAULT_MATERIALIZATION = {"seed": "seed", "snapshot": "snapshot", "model": "view"}
 _NOT_PRODUCT_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a compile builds its many small acyclic objects.
-
-    Measured on a synthetic 10,000-model manifest: 0.65 s with the pause, 1.2-2.0 s without
-    (collections repeatedly scan the growing heap). The previous state is always restored.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def transform_name(node: NodeRecord) -> str:
@@ -330,7 +313,7 @@ def compile_artifacts(
     section. Raises :class:`CompileError` for an unreadable, invalid or unsupported manifest
     and :class:`ProductSpecError` for floe.yaml problems; both name the file and the fix.
     """
-    with _gc_paused():
+    with paused_gc():
         return _compile(
             manifest,
             product=product,

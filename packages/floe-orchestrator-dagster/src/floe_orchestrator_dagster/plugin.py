@@ -216,13 +216,10 @@ def _gc_tuned(enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    from floe_orchestration_core.gc_pause import paused_gc
+
+    with paused_gc():
         yield
-    finally:
-        if was_enabled:
-            gc.enable()
     gc.freeze()
 
 
