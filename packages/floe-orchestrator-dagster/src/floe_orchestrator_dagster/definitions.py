@@ -38,7 +38,7 @@ matched no node), so the run builds exactly the group; a run of part of the grou
 by dagster-dbt from the assets asked for, as usual.
 
 **Without the dbt project** (CI validating a product from its manifest alone) the definitions
-still build. The resource of each compute target is then a placeholder and the ops raise
+still build. Each compute target's resource is then a MissingDbtProject that the ops turn into
 :class:`~floe_orchestrator_dagster.errors.DbtProjectMissingError` naming the missing folder and
 the fix. Zero transforms give definitions holding only jobs and schedules.
 """

@@ -14,7 +14,7 @@ against both):
   lists wholesale, so the chart that deploys floe, not this overlay, supplies the image of a
   deployment given none).
 
-Nothing here is a placeholder: each value is either derived from the arguments or the
+Each value is either derived from the arguments or the
 chart's documented default.
 """
 
