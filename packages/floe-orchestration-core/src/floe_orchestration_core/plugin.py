@@ -1,4 +1,5 @@
-"""The plugin port: :class:`PluginMetadata` and the :class:`OrchestratorPlugin` ABC.
+"""The plugin port: the :class:`OrchestratorPlugin` ABC (with :class:`PluginMetadata` and
+:class:`Capability`, re-exported from :mod:`~floe_orchestration_core.plugin_metadata`).
 
 Implementer's checklist (for an orchestrator adapter):
 
@@ -38,9 +39,10 @@ Validation is idempotent: every public method called twice with the same argumen
 equal result or the same error message.
 
 Import cost: every adapter's plugin module imports this one, and the registry imports it to
-load a plugin, so at module level it imports only the standard library, ``errors`` and
-``FLOE_API_VERSION``. Pydantic, OpenTelemetry, attrs, networkx and the other core modules are
-imported inside the methods that use them (``tests/test_plugin_imports.py`` guards this).
+load a plugin, so at module level it imports only the standard library, ``errors``,
+``plugin_metadata`` (itself standard library only) and ``FLOE_API_VERSION``. Pydantic,
+OpenTelemetry, attrs, networkx and the other core modules are imported inside the methods that
+use them (``tests/test_plugin_imports.py`` guards this).
 """
 
 from __future__ import annotations
