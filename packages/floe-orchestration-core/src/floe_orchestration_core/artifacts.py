@@ -47,18 +47,23 @@ from floe_orchestration_core.errors import ArtifactsError
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AlertChannelConfig",
     "ArtifactsMetadata",
     "AssetCheckFailureSensor",
     "ColumnInfo",
     "CompiledArtifacts",
     "ComputeTarget",
+    "ConsoleAlertChannel",
     "CronExpressionStr",
     "DateOrDatetime",
     "DbtSettings",
+    "EmailAlertChannel",
     "ExposureConfig",
     "FileArrivalSensor",
     "LineageSettings",
+    "MonitoringSettings",
     "PartitionConfig",
+    "PythonAssetConfig",
     "QualityCheck",
     "ResourceType",
     "RetryPolicy",
@@ -69,6 +74,7 @@ __all__ = [
     "SourceConfig",
     "TimezoneName",
     "TransformConfig",
+    "WebhookAlertChannel",
     "artifacts_json_schema",
     "format_pydantic_errors",
     "load_artifacts",
@@ -338,6 +344,114 @@ class PartitionConfig(_Frozen):
     end_var: Identifier = "max_date"
 
 
+# Python assets, alerts and monitoring ---------------------------------------------------------
+EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)]
+FunctionRef = Annotated[
+    str,
+    StringConstraints(pattern=r"^[^:]+\.py:[A-Za-z_][A-Za-z0-9_]*$"),
+    Field(description="'path/to/file.py:function', the path relative to dbt.project_dir's base"),
+]
+
+
+class PythonAssetConfig(_Frozen):
+    """A Python step of the product beside the dbt transforms: ingestion, publication, other.
+
+    ``function`` is called with one argument, an
+    :class:`~floe_orchestration_core.python_assets.AssetRunContext`, and may return a mapping of
+    metadata (row counts, paths) to record. An asset that ``produces`` dbt sources
+    (``'source_name.table'``) is the asset of those sources: dbt models reading them run after it.
+    ``depends_on`` names transforms, source keys or other Python assets that must run first.
+    """
+
+    name: Identifier
+    kind: Literal["ingestion", "publication", "python"] = "python"
+    function: FunctionRef
+    produces: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = Field(
+        default=(), description="files or folders read (relative paths), for lineage"
+    )
+    outputs: tuple[str, ...] = Field(
+        default=(), description="files or folders written (relative paths), for lineage"
+    )
+    compute: Identifier | None = Field(
+        default=None, description="compute target whose properties the function gets"
+    )
+    description: str = ""
+    tags: tuple[str, ...] = ()
+
+    @property
+    def file(self) -> str:
+        """The Python file part of :attr:`function`."""
+        return self.function.rsplit(":", 1)[0]
+
+    @property
+    def callable_name(self) -> str:
+        """The function name part of :attr:`function`."""
+        return self.function.rsplit(":", 1)[1]
+
+
+class _AlertChannelBase(_Frozen):
+    name: Identifier
+    dedup_window_seconds: Annotated[int, Field(ge=0, le=7 * 86_400)] = Field(
+        default=900, description="an identical alert within this window is sent once"
+    )
+    max_per_hour: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=30, description="alerts above this rate are counted and summarised, not sent"
+    )
+
+
+class ConsoleAlertChannel(_AlertChannelBase):
+    """Alerts written to the orchestrator's log (stderr)."""
+
+    type: Literal["console"] = "console"
+
+
+class WebhookAlertChannel(_AlertChannelBase):
+    """Alerts POSTed as JSON; header values come from environment variables, never literals."""
+
+    type: Literal["webhook"] = "webhook"
+    url: Annotated[str, StringConstraints(pattern=r"^https?://[^\s]+$")]
+    headers_env: dict[str, EnvVarName] = Field(
+        default_factory=dict, description="header name -> environment variable holding its value"
+    )
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 5.0
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    total_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 15.0
+
+
+class EmailAlertChannel(_AlertChannelBase):
+    """Alerts sent over SMTP; the password comes from an environment variable."""
+
+    type: Literal["email"] = "email"
+    smtp_host: NonEmptyStr
+    smtp_port: Annotated[int, Field(ge=1, le=65_535)] = 25
+    starttls: bool = False
+    username: str | None = None
+    password_env: EnvVarName | None = None
+    sender: NonEmptyStr
+    recipients: tuple[NonEmptyStr, ...] = Field(min_length=1)
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+
+AlertChannelConfig = Annotated[
+    ConsoleAlertChannel | WebhookAlertChannel | EmailAlertChannel, Field(discriminator="type")
+]
+
+
+class MonitoringSettings(_Frozen):
+    """Run-duration monitoring: a run slower than ``slow_run_factor`` x its median alerts."""
+
+    slow_run_factor: Annotated[float, Field(gt=1, le=1000)] = 2.0
+    window: Annotated[int, Field(ge=3, le=1000)] = Field(
+        default=20, description="how many recent successful runs the median is taken over"
+    )
+    min_history: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=3, description="no slow-run alert before this many successful runs"
+    )
+    alert_channels: tuple[str, ...] = ()
+
+
 class LineageSettings(_Frozen):
     """Where lineage goes. ``backend`` None means the platform manifest decides."""
 
@@ -384,6 +498,9 @@ class CompiledArtifacts(_Frozen):
     retry_policy: RetryPolicy = Field(default_factory=RetryPolicy)
     partitions: tuple[PartitionConfig, ...] = ()
     lineage: LineageSettings = Field(default_factory=LineageSettings)
+    python_assets: tuple[PythonAssetConfig, ...] = ()
+    alert_channels: tuple[AlertChannelConfig, ...] = ()
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> CompiledArtifacts:
@@ -396,6 +513,8 @@ class CompiledArtifacts(_Frozen):
             ("sensors", [s.name for s in self.sensors]),
             ("partitions", partitions),
             ("sources", [s.key for s in self.sources]),
+            ("python_assets", [a.name for a in self.python_assets]),
+            ("alert_channels", [c.name for c in self.alert_channels]),
         ):
             repeated = sorted(name for name, count in Counter(names).items() if count > 1)
             if repeated:
@@ -418,11 +537,99 @@ class CompiledArtifacts(_Frozen):
                     f"'{transform.partition}', which is not defined; defined: "
                     f"{', '.join(partitions) or 'none'}"
                 )
+        problems.extend(self._python_asset_problems(targets))
+        problems.extend(self._alert_channel_problems())
         if problems:
             # One line per problem, each "json.path: message"; format_pydantic_errors splits
             # them back into separate (path, message) pairs.
             raise ValueError("\n".join(problems))
         return self
+
+    def _python_asset_problems(self, targets: list[str]) -> list[str]:
+        problems: list[str] = []
+        transforms = {t.name for t in self.transforms}
+        sources = {s.key for s in self.sources}
+        assets = {a.name for a in self.python_assets}
+        producer: dict[str, str] = {}
+        for index, asset in enumerate(self.python_assets):
+            path = f"python_assets[{index}]"
+            if asset.name in transforms:
+                problems.append(
+                    f"{path}.name: '{asset.name}' is also a dbt transform; give the Python asset "
+                    "another name"
+                )
+            if asset.compute is not None and asset.compute not in targets:
+                problems.append(
+                    f"{path}.compute: '{asset.compute}' is not a compute target; defined: "
+                    f"{', '.join(targets)}"
+                )
+            for j, key in enumerate(asset.produces):
+                if key not in sources:
+                    problems.append(
+                        f"{path}.produces[{j}]: '{key}' is not a dbt source of the project "
+                        f"(sources: {', '.join(sorted(sources)) or 'none'}); declare it in a "
+                        "sources .yml file"
+                    )
+                elif producer.setdefault(key, asset.name) != asset.name:
+                    problems.append(
+                        f"{path}.produces[{j}]: source '{key}' is already produced by "
+                        f"'{producer[key]}'; one asset produces a source"
+                    )
+            for j, upstream in enumerate(asset.depends_on):
+                if upstream == asset.name:
+                    problems.append(f"{path}.depends_on[{j}]: '{upstream}' depends on itself")
+                elif upstream not in transforms | sources | assets:
+                    problems.append(
+                        f"{path}.depends_on[{j}]: '{upstream}' is neither a transform, a source "
+                        "key ('source_name.table') nor a Python asset"
+                    )
+        if not problems and self.python_assets:
+            cycle = self._python_asset_cycle()
+            if cycle:
+                problems.append(
+                    "python_assets: a cycle through Python assets and dbt transforms: "
+                    f"{' -> '.join(cycle)}; a Python asset cannot depend on what reads the "
+                    "sources it produces"
+                )
+        return problems
+
+    def _python_asset_cycle(self) -> list[str]:
+        """One cycle of the graph transforms + sources + Python assets, or [] when acyclic."""
+        import networkx as nx
+
+        graph: Any = nx.DiGraph()
+        for transform in self.transforms:
+            for upstream in (*transform.depends_on, *transform.source_dependencies):
+                graph.add_edge(upstream, transform.name)
+        for asset in self.python_assets:
+            graph.add_edges_from((upstream, asset.name) for upstream in asset.depends_on)
+            graph.add_edges_from((asset.name, key) for key in asset.produces)
+        try:
+            edges = nx.find_cycle(graph, source=[a.name for a in self.python_assets])
+        except nx.NetworkXNoCycle:
+            return []
+        return [str(edges[0][0]), *(str(edge[1]) for edge in edges)]
+
+    def _alert_channel_problems(self) -> list[str]:
+        # 'console' is always available: it needs no settings.
+        channels = {c.name for c in self.alert_channels} | {"console"}
+        known = ", ".join(sorted(channels)) or "none"
+        problems: list[str] = []
+        users: list[tuple[str, tuple[str, ...]]] = [
+            ("monitoring.alert_channels", self.monitoring.alert_channels)
+        ]
+        users += [
+            (f"sensors[{i}].alert_channels", s.alert_channels)
+            for i, s in enumerate(self.sensors)
+            if not isinstance(s, FileArrivalSensor)
+        ]
+        for path, names in users:
+            problems.extend(
+                f"{path}[{j}]: alert channel '{name}' is not defined; defined: {known}"
+                for j, name in enumerate(names)
+                if name not in channels
+            )
+        return problems
 
     # Lookups used by every adapter -------------------------------------------------------
     def transform(self, name: str) -> TransformConfig:

@@ -63,6 +63,8 @@ from pydantic import ValidationError as PydanticValidationError
 
 from floe_orchestration_core.artifacts import (
     CompiledArtifacts,
+    FileArrivalSensor,
+    PythonAssetConfig,
     TransformConfig,
     format_pydantic_errors,
 )
@@ -135,6 +137,15 @@ def _read_product(
 
 def _relative_to(folder: Path | None, value: str) -> str:
     return os.path.normpath(folder / value) if folder is not None else value
+
+
+def _rebased_asset(asset: PythonAssetConfig, folder: Path | None) -> dict[str, Any]:
+    """A Python asset with its file paths relative to where dbt paths are relative to."""
+    data = asset.model_dump()
+    data["function"] = f"{_relative_to(folder, asset.file)}:{asset.callable_name}"
+    data["inputs"] = [_relative_to(folder, path) for path in asset.inputs]
+    data["outputs"] = [_relative_to(folder, path) for path in asset.outputs]
+    return data
 
 
 # Manifest records → artifact fields --------------------------------------------------------
@@ -395,10 +406,18 @@ def _compile(
         "sources": sources,
         "exposures": exposures,
         "schedules": selected.schedules,
-        "sensors": selected.sensors,
+        "sensors": [
+            s.model_copy(update={"path": _relative_to(spec_folder, s.path)})
+            if isinstance(s, FileArrivalSensor)
+            else s
+            for s in selected.sensors
+        ],
         "retry_policy": spec.retry,
         "partitions": selected.partitions,
         "lineage": spec.lineage,
+        "python_assets": [_rebased_asset(asset, spec_folder) for asset in spec.python_assets],
+        "alert_channels": spec.alert_channels,
+        "monitoring": spec.monitoring,
     }
     return _validate_artifacts(document, parsed.origin, spec_origin)
 
@@ -411,7 +430,10 @@ def _validate_artifacts(
     except PydanticValidationError as exc:
         problems = format_pydantic_errors(exc)
         listing = "\n".join(f"  {path}: {message}" for path, message in problems)
-        from_spec = {"metadata", "compute_targets", "default_compute", "retry_policy", "lineage"}
+        from_spec = {
+            *("metadata", "compute_targets", "default_compute", "retry_policy", "lineage"),
+            *("python_assets", "alert_channels", "monitoring", "sensors"),
+        }
         if all(path.split(".")[0].split("[")[0] in from_spec for path, _ in problems):
             raise ProductSpecError(
                 f"{spec_origin}: {len(problems)} invalid setting(s):\n{listing}", problems

@@ -20,7 +20,10 @@ Hierarchy::
     ├── ResourceError           (ValueError)  bad quantity, request > limit, unknown size
     ├── LineageError
     ├── ConnectivityError
-    └── PluginError
+    ├── PluginError
+    ├── PythonAssetError                      a product's Python asset cannot be loaded or failed
+    ├── AlertError                            an alert channel is misconfigured
+    └── RuntimeServiceError                   a local runtime service cannot start/stop
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 __all__ = [
+    "AlertError",
     "ArtifactsError",
     "CompileError",
     "ConnectivityError",
@@ -39,7 +43,9 @@ __all__ = [
     "LineageError",
     "PluginError",
     "ProductSpecError",
+    "PythonAssetError",
     "ResourceError",
+    "RuntimeServiceError",
     "SchedulingError",
     "SelectionError",
     "UnknownDependencyError",
@@ -144,3 +150,15 @@ class ConnectivityError(FloeError):
 
 class PluginError(FloeError):
     """A plugin is malformed or misbehaves (wrong metadata, broken contract)."""
+
+
+class PythonAssetError(FloeError):
+    """A Python asset of the product: its file or function is missing, or it returned junk."""
+
+
+class AlertError(FloeError, ValueError):
+    """An alert channel is misconfigured (for example its secret's variable is unset)."""
+
+
+class RuntimeServiceError(FloeError):
+    """A local runtime service (webserver, daemon) cannot start, answer or stop."""

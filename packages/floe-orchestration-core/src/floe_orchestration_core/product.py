@@ -26,6 +26,17 @@ Checklist for a user writing ``floe.yaml`` (every section is optional)::
       - {name: daily_events, granularity: daily, start: 2024-01-01, timezone: UTC,
          select: "tag:daily", start_var: min_date, end_var: max_date}
     lineage: {namespace: retail, backend: openlineage, enabled: true}
+    python_assets:                  # Python steps beside dbt; paths relative to floe.yaml
+      - {name: load_landing, kind: ingestion, function: pipeline/ingest.py:load_landing,
+         produces: [landing.orders], inputs: [data/landing]}
+      - {name: publish, kind: publication, function: pipeline/publish.py:publish,
+         depends_on: [fct_orders], outputs: [publication]}
+    alert_channels:                 # 'console' exists without being declared
+      - {type: webhook, name: ops_hook, url: "https://hooks.example/x",
+         headers_env: {Authorization: OPS_HOOK_TOKEN}}
+      - {type: email, name: oncall, smtp_host: smtp.example, sender: floe@example,
+         recipients: [oncall@example], password_env: SMTP_PASSWORD}
+    monitoring: {slow_run_factor: 2.0, window: 20, alert_channels: [console]}
 
 Rules enforced here (each a :class:`ProductSpecError` naming the file and the JSON path of the
 wrong field, e.g. ``schedules[0].cron``): unknown keys are refused everywhere; names of compute
@@ -59,12 +70,15 @@ from pydantic import (
 from pydantic import ValidationError as PydanticValidationError
 
 from floe_orchestration_core.artifacts import (
+    AlertChannelConfig,
     AssetCheckFailureSensor,
     CronExpressionStr,
     DateOrDatetime,
     FileArrivalSensor,
     LineageSettings,
+    MonitoringSettings,
     PartitionConfig,
+    PythonAssetConfig,
     RetryPolicy,
     RunFailureSensor,
     ScheduleConfig,
@@ -229,6 +243,9 @@ class FloeProductSpec(_Spec):
     retry: RetryPolicy = Field(default_factory=RetryPolicy)
     partitions: tuple[PartitionSpec, ...] = ()
     lineage: LineageSettings = Field(default_factory=LineageSettings)
+    python_assets: tuple[PythonAssetConfig, ...] = ()
+    alert_channels: tuple[AlertChannelConfig, ...] = ()
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
     @field_validator("version", mode="before")
     @classmethod
@@ -249,6 +266,8 @@ class FloeProductSpec(_Spec):
             ("schedules", [s.name for s in self.schedules]),
             ("sensors", [s.name for s in self.sensors]),
             ("partitions", [p.name for p in self.partitions]),
+            ("python_assets", [a.name for a in self.python_assets]),
+            ("alert_channels", [c.name for c in self.alert_channels]),
         ):
             repeated = sorted(name for name, count in Counter(names).items() if count > 1)
             if repeated:
