@@ -54,6 +54,9 @@ class AssetRunContext:
     #: The folder relative paths of the asset (``inputs``, ``outputs``, files) start from.
     base_dir: Path
     compute: ComputeTarget | None = None
+    #: The dbt project folder: where dbt runs, so relative warehouse paths (a DuckDB file in
+    #: the compute target's ``properties``) start here, as they do for dbt itself.
+    project_dir: Path | None = None
     run_id: str = ""
     #: The partition's time window (start, end) for partitioned runs.
     partition_window: tuple[datetime, datetime] | None = None
@@ -75,6 +78,14 @@ class AssetRunContext:
     @property
     def outputs(self) -> tuple[Path, ...]:
         return tuple(self.path(p) for p in self.asset.outputs)
+
+    def warehouse_path(self, key: str = "path") -> Path | None:
+        """The compute target's file property ``key`` (a DuckDB file) as an absolute path."""
+        value = self.properties.get(key)
+        if not isinstance(value, str) or not value or value == ":memory:":
+            return None
+        candidate = Path(value)
+        return candidate if candidate.is_absolute() else (self.project_dir or self.base_dir) / value
 
     @property
     def properties(self) -> Mapping[str, Any]:

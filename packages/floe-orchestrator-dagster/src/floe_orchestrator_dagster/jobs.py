@@ -283,9 +283,11 @@ def build_jobs_and_schedules(
         description = schedule.description or (
             f"floe schedule {schedule.name!r}: builds {schedule.selection!r}"
         )
+        # "*" is the whole product: Python assets (ingestion, publication) included.
+        whole = schedule.selection.strip() == "*"
         job = dg.define_asset_job(
             name=job_name_for(schedule),
-            selection=dg.AssetSelection.assets(*keys),
+            selection=dg.AssetSelection.all() if whole else dg.AssetSelection.assets(*keys),
             description=description,
             op_retry_policy=retry,
         )
