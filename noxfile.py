@@ -208,6 +208,95 @@ def ci(session: nox.Session) -> None:
         "tests-3.12",
         "tests_dagster(dagster='1.10')",
         "packages",
+        "helm",
         "integration",
     ):
         session.notify(name)
+
+
+#: Dagster's resource presets; `nox -s helm` lints the chart with each one's generated values.
+HELM_SIZES = ("small", "medium", "large")
+
+
+@nox.session(python="3.12")
+def helm(session: nox.Session) -> None:
+    """helm lint of charts/floe-dagster with its defaults and each preset's `floe helm values`,
+    then the chart's render tests. Uses a `helm` binary on PATH, else the helm-sdkpy package;
+    any lint error fails the session."""
+    _sync(session)
+    session.install("helm-sdkpy==0.1.32", "helm-python-sdk==0.2.2")  # offline lint; offline render
+    chart = ROOT / "charts" / "floe-dagster"
+    with tempfile.TemporaryDirectory(prefix="floe-helm-") as tmp:
+        out = Path(tmp)
+        artifacts = out / "compiled_artifacts.json"
+        example = ROOT / "examples" / "jaffle-shop"
+        session.run(
+            "floe", "compile", "--dbt-manifest", str(example / "target" / "manifest.json"),
+            "--product", str(example / "floe.yaml"), "-o", str(artifacts), silent=True,
+        )  # fmt: skip
+        manifest = out / "manifest.yaml"
+        manifest.write_text(
+            "orchestrator:\n  type: dagster\n  config:\n"
+            "    user_code_image: ghcr.io/floe-examples/jaffle-shop:1.0.0\n",
+            encoding="utf-8",
+        )
+        cases: dict[str, Path | None] = {"defaults": None}
+        for size in HELM_SIZES:
+            text = session.run(
+                "floe", "helm", "values", "--size", size, "--artifacts", str(artifacts),
+                "--manifest", str(manifest), "--json", silent=True,
+            )  # fmt: skip
+            path = out / f"values-{size}.json"
+            path.write_text(str(text), encoding="utf-8")
+            cases[size] = path
+        binary = shutil.which("helm")
+        for name, values in cases.items():
+            session.log(f"helm lint {chart.name} ({name})")
+            if binary is not None:
+                extra = ["--values", str(values)] if values is not None else []
+                session.run(binary, "lint", "--strict", str(chart), *extra, external=True)
+            else:
+                session.run("python", "-c", _HELM_SDKPY_LINT, str(chart), str(values or ""))
+    _pytest(
+        session,
+        str(ROOT / "packages" / "floe-orchestrator-dagster" / "tests" / "test_helm_chart.py"),
+        "-p",
+        "no:cacheprovider",
+    )
+
+
+#: helm-sdkpy lints a chart directory with its own values.yaml only, so the generated values
+#: are merged into a copy of the chart first (maps merge, lists replace: Helm's `-f`). Its
+#: report drops the error texts, so failing values are also checked against the chart's
+#: values.schema.json with jsonschema, whose messages say what is wrong.
+_HELM_SDKPY_LINT = """
+import asyncio, json, pathlib, shutil, sys, tempfile
+import helm_sdkpy, jsonschema, yaml
+
+def merge(base, overlay):
+    out = dict(base)
+    for key, value in overlay.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = merge(out[key], value) if both else value
+    return out
+
+chart, values_path = pathlib.Path(sys.argv[1]), sys.argv[2]
+with tempfile.TemporaryDirectory() as tmp:
+    copy = pathlib.Path(tmp) / chart.name
+    shutil.copytree(chart, copy)
+    values = yaml.safe_load((chart / "values.yaml").read_text())
+    if values_path:
+        values = merge(values, json.loads(pathlib.Path(values_path).read_text()))
+        (copy / "values.yaml").write_text(yaml.safe_dump(values, sort_keys=False))
+    report = asyncio.run(helm_sdkpy.Lint(helm_sdkpy.Configuration()).run(str(copy)))
+severity = {1: "INFO", 2: "WARNING", 3: "ERROR"}
+for message in report.get("Messages") or []:
+    print(f"[{severity.get(message['Severity'], '?')}] {message['Path']}")
+errors = [m for m in report.get("Messages") or [] if m["Severity"] >= 2]
+if errors:
+    schema = json.loads((chart / "values.schema.json").read_text())
+    for problem in jsonschema.Draft202012Validator(schema).iter_errors(values):
+        print("schema:", "/".join(map(str, problem.absolute_path)), problem.message)
+    sys.exit(f"helm lint: {len(errors)} error(s) or warning(s) in {chart.name}")
+print(f"helm lint: {chart.name} ok ({report['TotalChartsLinted']} chart linted)")
+"""

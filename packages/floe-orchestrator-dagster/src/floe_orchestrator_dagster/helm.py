@@ -1,18 +1,21 @@
-"""Helm values for the official Dagster chart, sized from a floe resource preset.
+"""Helm values for floe's ``charts/floe-dagster`` (and the official Dagster chart).
 
 The values are an *overlay* on the chart's own ``values.yaml`` (``helm install -f``), keyed
 exactly as the official chart (``helm/dagster/values.schema.json`` and its
-``dagster-user-deployments`` subchart schema; the test suite checks every emitted key
-against both):
+``dagster-user-deployments`` subchart schema; the test suite checks every emitted key and
+its type against both, and lints ``charts/floe-dagster`` with the result):
 
-- ``dagsterWebserver.resources`` and ``dagsterDaemon.resources``: the size's
+- ``dagsterWebserver.resources``, ``dagsterDaemon.resources`` and
+  ``runLauncher.config.k8sRunLauncher.resources`` (the pods that execute runs): the size's
   :class:`~floe_orchestration_core.resources.ResourceSpec` as a Kubernetes ``resources``
   block;
 - with artifacts, ``dagster-user-deployments``: enabled, with one deployment (the product's
-  user-code server) named after the product as a DNS-1123 label, on the chart's gRPC port
-  3030, with the same resources, and an ``image`` only when one is given (Helm replaces
-  lists wholesale, so the chart that deploys floe, not this overlay, supplies the image of a
-  deployment given none).
+  gRPC code server) named after the product as a DNS-1123 label, on the chart's gRPC port
+  3030, loading ``definitions.py`` from the image's working directory
+  (``dagsterApiGrpcArgs``), with the same resources, and an ``image`` only when one is given
+  (the adapter setting ``user_code_image``). Helm replaces lists wholesale, so a deployment
+  given no image takes ``floe.userCode.image`` in ``charts/floe-dagster``; the official
+  chart needs the image here.
 
 Each value is either derived from the arguments or the
 chart's documented default.
@@ -21,16 +24,27 @@ chart's documented default.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from floe_orchestration_core.artifacts import CompiledArtifacts
-from floe_orchestration_core.resources import ResourceSpec
 from floe_orchestrator_dagster.errors import HelmValuesError
 
-__all__ = ["USER_CODE_PORT", "build_helm_values", "deployment_name", "image_values"]
+if TYPE_CHECKING:
+    from floe_orchestration_core.artifacts import CompiledArtifacts
+    from floe_orchestration_core.resources import ResourceSpec
+
+__all__ = [
+    "USER_CODE_ARGS",
+    "USER_CODE_PORT",
+    "build_helm_values",
+    "deployment_name",
+    "image_values",
+]
 
 #: The gRPC port of a user-code deployment in the official chart's defaults.
 USER_CODE_PORT = 3030
+#: ``dagster api grpc`` arguments of the code server: the code location file in the image's
+#: working directory (``docs/guides/deploy-kubernetes.md`` shows the image).
+USER_CODE_ARGS = ("--python-file", "definitions.py")
 #: Kubernetes names derived from the deployment name get suffixes; 40 leaves room for them.
 _MAX_NAME = 40
 _NOT_DNS = re.compile(r"[^a-z0-9-]+")
@@ -93,6 +107,7 @@ def build_helm_values(
     values: dict[str, Any] = {
         "dagsterWebserver": {"resources": resources.to_kubernetes()},
         "dagsterDaemon": {"resources": resources.to_kubernetes()},
+        "runLauncher": {"config": {"k8sRunLauncher": {"resources": resources.to_kubernetes()}}},
     }
     if artifacts is None:
         if image is not None:
@@ -104,6 +119,7 @@ def build_helm_values(
     deployment: dict[str, Any] = {
         "name": deployment_name(artifacts.metadata.product_name),
         "port": USER_CODE_PORT,
+        "dagsterApiGrpcArgs": list(USER_CODE_ARGS),
         "resources": resources.to_kubernetes(),
     }
     if image is not None:
