@@ -18,8 +18,10 @@ Projects come from :mod:`synthetic_dbt_project` (real ``dbt parse``, cached unde
   ``floe compile`` runs in CI and the code server only loads its output, the artifacts are
   compiled once by the parent, outside every measured process
   (``compile_artifacts(manifest, product=floe.yaml)``, written to
-  ``<project>/compiled_artifacts.json`` in the cache); the code server still reads and checks
-  the dbt ``manifest.json`` itself. Skipped until the adapter's ``definitions.py`` exists.
+  ``<project>/compiled_artifacts.json`` in the cache, with the slim dbt manifest
+  ``compiled_artifacts.dbt_manifest.json`` beside it, as ``floe compile -o`` writes it); the
+  code server hashes the dbt ``manifest.json`` (unchanged, so it reads the slim one).
+  Skipped until the adapter's ``definitions.py`` exists.
 
 Every run is a fresh ``python`` process that times its phases in order:
 
@@ -275,14 +277,20 @@ def _run_child(
 def compile_floe_artifacts(project_dir: Path) -> float:
     """``floe compile`` of the project, outside the measured processes (as CI does it).
 
-    Writes ``<project_dir>/compiled_artifacts.json`` for the floe children to load; compiled
+    Writes ``<project_dir>/compiled_artifacts.json`` (and the slim manifest beside it, as
+    ``floe compile -o`` does) for the floe children to load; compiled
     afresh on every benchmark run, so it always matches the installed floe and the manifest.
     """
     from floe_orchestration_core.compile import compile_artifacts
+    from floe_orchestration_core.slim_manifest import slim_manifest_path_for, write_slim_manifest
 
     started = time.perf_counter()
-    artifacts = compile_artifacts(
-        project_dir / "target" / "manifest.json", product=project_dir / "floe.yaml"
+    manifest = project_dir / "target" / "manifest.json"
+    artifacts = compile_artifacts(manifest, product=project_dir / "floe.yaml")
+    # As 'floe compile -o' does: the slim manifest beside the artifacts, which the code
+    # server reads instead of the full one while that is unchanged.
+    artifacts = write_slim_manifest(
+        artifacts, slim_manifest_path_for(project_dir / ARTIFACTS_FILE), manifest=manifest
     )
     (project_dir / ARTIFACTS_FILE).write_text(artifacts.to_json(indent=None), encoding="utf-8")
     return time.perf_counter() - started

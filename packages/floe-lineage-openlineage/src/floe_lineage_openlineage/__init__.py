@@ -1,7 +1,8 @@
 """OpenLineage lineage backend for floe orchestration.
 
-The backend (``OpenLineageBackend``) lands with its own issue; this package holds the
-distribution skeleton so the workspace, the lock file and the import contracts cover it now.
+The backend is :class:`floe_lineage_openlineage.backend.OpenLineageBackend`, registered as
+the ``openlineage`` entry point of ``floe.lineage_backends``. This module stays import-light:
+it holds only the version, so listing plugins or reading the version imports nothing else.
 """
 
 __version__ = "0.1.0"

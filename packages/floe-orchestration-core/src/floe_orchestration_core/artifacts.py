@@ -480,6 +480,9 @@ class DbtSettings(_Frozen):
     manifest_schema_version: Annotated[str, StringConstraints(pattern=r"^v\d+$")]
     dbt_version: str | None = None
     adapter_type: str | None = None
+    #: The slim manifest ``floe compile`` wrote beside the artifacts (see
+    #: :mod:`floe_orchestration_core.slim_manifest`), as given; None when not written.
+    slim_manifest_path: str | None = None
 
 
 class CompiledArtifacts(_Frozen):

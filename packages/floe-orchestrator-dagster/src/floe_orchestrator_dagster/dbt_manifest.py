@@ -15,6 +15,14 @@ rewritten after compiling (any dbt command does that): it is used when it still 
 same transforms and dependencies, and refused otherwise (:class:`DbtManifestError` naming the
 differences: re-run ``floe compile``).
 
+**The slim manifest.** When ``floe compile`` wrote one (``artifacts.dbt.slim_manifest_path``,
+resolved like ``manifest_path``; :mod:`floe_orchestration_core.slim_manifest`) it is read
+instead of the full manifest — the same nodes minus keys nobody reads, a fraction of the size —
+as long as the full manifest is unchanged (its sha256 is still ``manifest_checksum``, checked
+without decoding it) or absent, and the slim manifest names that checksum
+(``metadata.floe_manifest_checksum``). Otherwise the full manifest is read as above. Both give
+the same normalised nodes.
+
 **What is normalised** (what crashes dagster-dbt or dbt-core's selector otherwise, e.g. dbt
 Fusion's ``"config": null``): every node gets a ``config`` dict (``materialized`` from the
 artifacts, ``enabled``, ``meta``, ``tags``; ``severity`` for tests), list ``tags``/``fqn``,
@@ -67,6 +75,9 @@ __all__ = ["DbtManifestError", "ProjectManifest", "resolve_manifest_path"]
 _LOG = logging.getLogger(__name__)
 
 
+#: ``metadata`` key of a slim manifest (``floe_orchestration_core.slim_manifest.CHECKSUM_KEY``).
+_SLIM_CHECKSUM_KEY = "floe_manifest_checksum"
+
 #: The top-level sections of ``manifest.json`` that :meth:`ProjectManifest.from_data` reads.
 _USED_SECTIONS = ("nodes", "sources", "metadata", "groups")
 
@@ -75,10 +86,16 @@ class DbtManifestError(DagsterAdapterError):
     """The dbt manifest cannot be used: unreadable, not JSON, or not the one compiled."""
 
 
-def resolve_manifest_path(artifacts: CompiledArtifacts, cwd: Path | None = None) -> Path | None:
-    """The existing manifest file of ``artifacts`` (rules in the module docstring), or None."""
+def resolve_manifest_path(
+    artifacts: CompiledArtifacts, cwd: Path | None = None, *, given_path: str | None = None
+) -> Path | None:
+    """The existing manifest file of ``artifacts`` (rules in the module docstring), or None.
+
+    ``given_path`` replaces ``artifacts.dbt.manifest_path`` (the slim manifest's path is
+    resolved by the same rules).
+    """
     base = cwd if cwd is not None else Path.cwd()
-    given = Path(artifacts.dbt.manifest_path)
+    given = Path(given_path if given_path is not None else artifacts.dbt.manifest_path)
     if given.is_absolute():
         candidates = [given]
     else:
@@ -161,6 +178,54 @@ def _graph_differences(artifacts: CompiledArtifacts, data: Mapping[str, Any]) ->
     return differences
 
 
+def _file_sha256(path: Path) -> str | None:
+    """The sha256 of a file, read in chunks (a big manifest is never held whole)."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _slim_manifest(
+    artifacts: CompiledArtifacts, full_path: Path | None, cwd: Path | None
+) -> dict[str, Any] | None:
+    """The decoded slim manifest of ``artifacts``, when there is one and it can stand in for
+    the full manifest (see the module docstring); None otherwise."""
+    given = artifacts.dbt.slim_manifest_path
+    if given is None:
+        return None
+    path = resolve_manifest_path(artifacts, cwd, given_path=given)
+    if path is None:
+        return None
+    expected = artifacts.dbt.manifest_checksum
+    if full_path is not None and _file_sha256(full_path) != expected:
+        _LOG.info(
+            "%s was rewritten since the artifacts were compiled: reading it instead of the "
+            "slim manifest %s",
+            full_path,
+            path,
+        )
+        return None
+    try:
+        data = _loads(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        _LOG.warning("slim dbt manifest %s cannot be read (%s): reading the full one", path, exc)
+        return None
+    metadata = data.get("metadata") if isinstance(data, dict) else None
+    if isinstance(metadata, dict) and metadata.get(_SLIM_CHECKSUM_KEY) == expected:
+        return data  # type: ignore[no-any-return]
+    _LOG.warning(
+        "slim dbt manifest %s was not cut from the manifest these artifacts were compiled "
+        "from (re-run 'floe compile'): reading the full one",
+        path,
+    )
+    return None
+
+
 class ProjectManifest:
     """Normalised dbt nodes of one product, read once; :meth:`subset` per decorator."""
 
@@ -203,6 +268,9 @@ class ProjectManifest:
     def load(cls, artifacts: CompiledArtifacts, *, cwd: Path | None = None) -> ProjectManifest:
         """Read the manifest of ``artifacts`` once, or rebuild it from them when it is absent."""
         path = resolve_manifest_path(artifacts, cwd)
+        slim = _slim_manifest(artifacts, path, cwd)
+        if slim is not None:
+            return cls._from_data(artifacts, slim, path, consume=True)
         if path is None:
             _LOG.warning(
                 "dbt manifest %r not found (from the current directory or the project dir "

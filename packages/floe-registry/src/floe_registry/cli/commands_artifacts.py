@@ -54,7 +54,11 @@ def _configure_compile(parser: argparse.ArgumentParser) -> None:
         "--output",
         metavar="PATH",
         default="compiled_artifacts.json",
-        help="where to write the artifacts; '-' for stdout (default: compiled_artifacts.json)",
+        help=(
+            "where to write the artifacts; '-' for stdout (default: compiled_artifacts.json); "
+            "a slim dbt manifest for code servers is written beside them "
+            "(<name>.dbt_manifest.json)"
+        ),
     )
 
 
@@ -102,6 +106,17 @@ def _run_compile(invocation: Invocation) -> int:
         profiles_dir=args.profiles_dir,
         target=args.target,
     )
+    if args.output is not None and args.output != "-":
+        # Code servers read this instead of the full manifest while that one is unchanged.
+        from floe_orchestration_core.slim_manifest import (
+            slim_manifest_path_for,
+            write_slim_manifest,
+        )
+
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+        artifacts = write_slim_manifest(
+            artifacts, slim_manifest_path_for(args.output), manifest=args.dbt_manifest
+        )
     _write_output(invocation, artifacts.to_json(), args.output)
     if args.output == "-":
         return EXIT_OK
