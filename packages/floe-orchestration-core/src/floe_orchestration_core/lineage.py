@@ -23,6 +23,10 @@ Implementer's checklist (for a lineage backend such as ``floe-lineage-openlineag
   ``eventType``, ``run_id`` the ``run.runId`` (a UUIDv7 from :func:`new_run_id`), facet
   mappings are passed through as given (the core does not interpret facets), ``parent`` is
   the parent-run facet and ``error`` the error-message facet.
+- Optionally override :meth:`~LineageBackendPlugin.export_design` to turn design-time
+  lineage (:class:`~floe_orchestration_core.lineage_design.StaticJob`, from
+  :func:`~floe_orchestration_core.lineage_design.design_lineage`) into your format's
+  static-lineage events; by default a backend cannot export.
 - Run the contract suite ``floe_orchestration_core.testing.LineageBackendContract`` against
   your backend.
 
@@ -38,8 +42,9 @@ import math
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from floe_orchestration_core import FLOE_API_VERSION, __version__
 from floe_orchestration_core.errors import LineageError, PluginError
@@ -57,6 +62,8 @@ from floe_orchestration_core.telemetry import span
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
+
+    from floe_orchestration_core.lineage_design import StaticJob
 
 __all__ = [
     "Dataset",
@@ -177,6 +184,18 @@ class LineageBackendPlugin(ABC):
     @abstractmethod
     def _emit(self, event: LineageEvent) -> None:
         """Deliver (or enqueue) one validated event; raise on failure, the caller counts it."""
+
+    def export_design(self, jobs: Sequence[StaticJob]) -> list[dict[str, Any]]:
+        """Design-time lineage ``jobs`` as this backend's static events (JSON-ready dicts).
+
+        Nothing is delivered: the caller writes the events where a catalog reads them (``floe
+        lineage export``). The default raises :class:`LineageError`: a backend that can
+        describe jobs without a run overrides this.
+        """
+        raise LineageError(
+            f"lineage backend {self.name!r} cannot export design-time lineage; choose a "
+            "backend that can, e.g. --format openlineage"
+        )
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Deliver pending events within ``timeout`` seconds; ``True`` when nothing is pending.

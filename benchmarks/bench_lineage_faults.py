@@ -1,0 +1,175 @@
+"""What a failing lineage backend costs a pipeline run: emit latency and added wall time.
+
+Each case simulates one run against a local HTTP endpoint: ``--events`` events emitted
+``--interval`` seconds apart (the run's own work), then the end of a run as the platform does
+it (``Platform.close``: ``flush(5.0)`` then ``close(5.0)``). Cases:
+
+- ``healthy``    — a receiver answering 200 (the baseline);
+- ``refused``    — nothing listens on the port;
+- ``black_hole`` — accepts connections and never answers;
+- ``503``        — answers 503 for ``--outage`` seconds (longer than the run);
+- ``recovery``   — answers 503 for 2 s, then 200; the run then waits for delivery
+  (``flush`` until empty) to show that queued events are delivered after recovery.
+
+For each case it prints: emit latency (median, p99, max, in µs), the time the end of the run
+took, the wall time added over ``healthy``, and ``delivered + dropped == emitted``.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_lineage_faults.py [--events 200] [--interval 0.005]
+        [--outage 60] [--check]   # --check: exit 1 if a fault adds 2 s or more, or loses count
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import socket
+import statistics
+import sys
+import threading
+import time
+from typing import Any
+
+from floe_lineage_openlineage.backend import OpenLineageBackend
+from floe_orchestration_core.testing import sample_event
+
+
+class Receiver:
+    def __init__(self, status: int = 200, until: float | None = None) -> None:
+        state: dict[str, Any] = {"status": status, "until": until}
+        self.delivered = 0
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", "0")))
+                status = state["status"]
+                if state["until"] is not None and time.monotonic() >= state["until"]:
+                    status = 200
+                if status == 200:
+                    receiver.delivered += 1
+                self.send_response(int(status))
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class BlackHole:
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.held: list[socket.socket] = []
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                self.held.append(self.listener.accept()[0])
+            except OSError:
+                return
+
+    def stop(self) -> None:
+        self.listener.close()
+        for conn in self.held:
+            conn.close()
+
+
+def refused_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def run_case(
+    url: str, events: int, interval: float, *, wait_for_delivery: float = 0.0
+) -> dict[str, Any]:
+    backend = OpenLineageBackend(transport={"type": "http", "url": url, "timeout": 1.0})
+    latencies = []
+    for _ in range(events):
+        event = sample_event()
+        started = time.perf_counter()
+        backend.emit(event)
+        latencies.append(time.perf_counter() - started)
+        time.sleep(interval)
+    if wait_for_delivery:
+        deadline = time.monotonic() + wait_for_delivery
+        while backend.stats().pending and time.monotonic() < deadline:
+            time.sleep(0.05)
+    end_started = time.monotonic()
+    backend.flush(5.0)  # what Platform.close does
+    backend.close(5.0)
+    end = time.monotonic() - end_started
+    stats = backend.stats()
+    latencies.sort()
+    return {
+        "emit_median_us": statistics.median(latencies) * 1e6,
+        "emit_p99_us": latencies[int(len(latencies) * 0.99) - 1] * 1e6,
+        "emit_max_us": latencies[-1] * 1e6,
+        "end_of_run_s": end,
+        "emitted": stats.emitted,
+        "delivered": stats.delivered,
+        "dropped": stats.dropped,
+        "accounted": stats.delivered + stats.dropped == stats.emitted and stats.pending == 0,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200)
+    parser.add_argument("--interval", type=float, default=0.005)
+    parser.add_argument("--outage", type=float, default=60.0)
+    parser.add_argument("--check", action="store_true")
+    args = parser.parse_args()
+    results: dict[str, dict[str, Any]] = {}
+
+    healthy = Receiver()
+    results["healthy"] = run_case(healthy.url, args.events, args.interval)
+    healthy.stop()
+    results["refused"] = run_case(refused_url(), args.events, args.interval)
+    hole = BlackHole()
+    results["black_hole"] = run_case(hole.url, args.events, args.interval)
+    hole.stop()
+    failing = Receiver(503, until=time.monotonic() + args.outage)
+    results["503"] = run_case(failing.url, args.events, args.interval)
+    failing.stop()
+    recovering = Receiver(503, until=time.monotonic() + 2.0)
+    results["recovery"] = run_case(
+        recovering.url, args.events, args.interval, wait_for_delivery=30.0
+    )
+    recovering.stop()
+
+    base = results["healthy"]["end_of_run_s"]
+    print(
+        "| case | emit median µs | emit p99 µs | emit max µs | end of run s | added s "
+        "| emitted | delivered | dropped | delivered+dropped==emitted |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    failed = False
+    for name, r in results.items():
+        added = r["end_of_run_s"] - base
+        print(
+            f"| {name} | {r['emit_median_us']:.0f} | {r['emit_p99_us']:.0f} | "
+            f"{r['emit_max_us']:.0f} | {r['end_of_run_s']:.3f} | {added:+.3f} | {r['emitted']} | "
+            f"{r['delivered']} | {r['dropped']} | {r['accounted']} |"
+        )
+        failed |= added >= 2.0 or not r["accounted"]
+    failed |= results["recovery"]["delivered"] != results["recovery"]["emitted"]
+    return 1 if args.check and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
