@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -115,3 +116,26 @@ def test_importing_the_backend_class_does_not_import_the_openlineage_client() ->
         [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_relative_log_file_starts_from_base_dir_and_its_folder_is_created(
+    tmp_path: Path,
+) -> None:
+    from floe_lineage_openlineage.backend import OpenLineageBackend
+    from floe_orchestration_core.lineage_events import LineageEvent, new_run_id
+
+    backend = OpenLineageBackend(
+        transport={"type": "file", "log_file_path": ".floe/lineage/events.jsonl", "append": True},
+        base_dir=str(tmp_path),
+    )
+    backend.emit(
+        LineageEvent(event_type="START", job_name="j", job_namespace="n", run_id=new_run_id())
+    )
+    backend.close(5.0)
+    written = tmp_path / ".floe" / "lineage" / "events.jsonl"
+    assert written.is_file()
+    assert backend.stats().delivered == 1
+    assert (
+        '"eventType": "START"' in written.read_text()
+        or '"eventType":"START"' in written.read_text()
+    )

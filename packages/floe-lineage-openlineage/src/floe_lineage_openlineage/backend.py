@@ -107,6 +107,7 @@ class OpenLineageBackend(LineageBackendPlugin):
         max_attempts: int | None = None,
         retry_backoff: float = 0.25,
         retry_backoff_max: float = 5.0,
+        base_dir: str | None = None,
         tracer_provider: TracerProvider | None = None,
     ) -> None:
         given: dict[str, Any] = {
@@ -126,7 +127,7 @@ class OpenLineageBackend(LineageBackendPlugin):
             raise _config_error(exc) from exc
         super().__init__(namespace=config.namespace, tracer_provider=tracer_provider)
         self._config = config
-        resolved = resolve_transport(config.transport)
+        resolved = resolve_transport(config.transport, base_dir=base_dir)
         self._secrets = sorted(resolved.secrets, key=len, reverse=True)
         self._transport = self._build_transport(resolved.config)
         self._mapper = self._build_mapper()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -224,7 +225,9 @@ def _read_env(name: str, path: str) -> str:
     return value
 
 
-def resolve_transport(config: Mapping[str, Any], *, path: str = "transport") -> ResolvedTransport:
+def resolve_transport(
+    config: Mapping[str, Any], *, path: str = "transport", base_dir: str | None = None
+) -> ResolvedTransport:
     """``config`` as the client expects it, secrets read from the environment.
 
     http: ``api_key_env`` becomes the client's ``auth: {type: api_key, apiKey: ...}``;
@@ -240,7 +243,9 @@ def resolve_transport(config: Mapping[str, Any], *, path: str = "transport") -> 
     resolved = {k: v for k, v in config.items() if k not in ("api_key_env", "headers_env")}
     secrets: set[str] = set()
     kind = config["type"]
-    if kind == "http":
+    if kind == "file":
+        resolved["log_file_path"] = _log_file(resolved["log_file_path"], path, base_dir)
+    elif kind == "http":
         headers = dict(resolved.pop("custom_headers", None) or {})
         secrets.update(str(v) for v in headers.values())
         for header, env in (config.get("headers_env") or {}).items():
@@ -257,14 +262,18 @@ def resolve_transport(config: Mapping[str, Any], *, path: str = "transport") -> 
         if isinstance(children, Mapping):
             named = {}
             for name, child in children.items():
-                child_resolved = resolve_transport(child, path=f"{path}.transports.{name}")
+                child_resolved = resolve_transport(
+                    child, path=f"{path}.transports.{name}", base_dir=base_dir
+                )
                 named[name] = child_resolved.config
                 secrets |= child_resolved.secrets
             resolved["transports"] = named
         else:
             listed = []
             for index, child in enumerate(children):
-                child_resolved = resolve_transport(child, path=f"{path}.transports[{index}]")
+                child_resolved = resolve_transport(
+                    child, path=f"{path}.transports[{index}]", base_dir=base_dir
+                )
                 listed.append(child_resolved.config)
                 secrets |= child_resolved.secrets
             resolved["transports"] = listed
@@ -275,6 +284,22 @@ def resolve_transport(config: Mapping[str, Any], *, path: str = "transport") -> 
             secrets.add(producer_config[key])
         resolved["config"] = producer_config
     return ResolvedTransport(resolved, frozenset(s for s in secrets if s))
+
+
+def _log_file(value: object, path: str, base_dir: str | None) -> str:
+    """A relative log file starts from ``base_dir`` (the manifest's folder); its folder is
+    created, as the client's file transport would otherwise fail on every event."""
+    log_file = Path(str(value)).expanduser()
+    if not log_file.is_absolute():
+        log_file = Path(base_dir or Path.cwd()) / log_file
+    try:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LineageError(
+            f"{path}.log_file_path: cannot create {log_file.parent} ({exc.strerror}); choose "
+            "a writable folder"
+        ) from exc
+    return str(log_file)
 
 
 def _session(headers: Mapping[str, str]) -> Any:

@@ -5,7 +5,9 @@
 1. read and validate the manifest (:func:`~floe_registry.platform_manifest.load_manifest`);
 2. load the lineage backend named in ``lineage.type`` — or the core's
    :class:`~floe_orchestration_core.lineage.NoOpLineageBackend` when ``lineage`` is absent —
-   passing ``lineage.config`` as constructor keywords (validated first against the backend's
+   passing ``lineage.config`` as constructor keywords (plus ``base_dir``, the manifest's
+   folder, when the backend's constructor takes it, so relative paths in its config start
+   there) (validated first against the backend's
    ``config_model`` when it declares one);
 3. load the orchestrator named in ``orchestrator.type``, validate ``orchestrator.config``
    against the plugin's own ``config_model`` (a plugin without one accepts no config), and
@@ -131,7 +133,9 @@ def validate_plugin_config(
         ) from exc
 
 
-def _build_lineage_backend(selection: PluginSelection | None) -> LineageBackendPlugin:
+def _build_lineage_backend(
+    selection: PluginSelection | None, base_dir: Path | None = None
+) -> LineageBackendPlugin:
     if selection is None:
         from floe_orchestration_core.lineage import NoOpLineageBackend
 
@@ -144,7 +148,19 @@ def _build_lineage_backend(selection: PluginSelection | None) -> LineageBackendP
         check_constructor_keywords(cls, config, where=f"lineage backend '{selection.type}'")
     except PluginLoadError as exc:
         raise ManifestError(f"lineage.config: {exc}", [("lineage.config", str(exc))]) from exc
+    if base_dir is not None and "base_dir" not in config and _accepts(cls, "base_dir"):
+        # Relative paths in the backend's config start from the manifest's folder.
+        config["base_dir"] = str(base_dir)
     return cls(**config)
+
+
+def _accepts(cls: type, keyword: str) -> bool:
+    import inspect
+
+    try:
+        return keyword in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def load_platform(
@@ -163,7 +179,8 @@ def load_platform(
         path="orchestrator.config",
         plugin_name=parsed.orchestrator.type,
     )
-    backend = _build_lineage_backend(parsed.lineage)
+    base_dir = Path(manifest).resolve().parent if isinstance(manifest, str | Path) else None
+    backend = _build_lineage_backend(parsed.lineage, base_dir)
     try:
         orchestrator = orchestrator_cls(config, lineage_backend=backend)
     except BaseException:
