@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError as PydanticValidationError
 
 from floe_orchestration_core.artifacts import (
     ComputeTarget,
@@ -19,7 +20,6 @@ from floe_orchestration_core.python_assets import (
     run_python_asset,
 )
 from floe_orchestration_core.testing import make_artifacts, make_source, make_transform
-from pydantic import ValidationError as PydanticValidationError
 
 
 def _artifacts(**overrides: Any) -> Any:
@@ -145,12 +145,14 @@ def test_missing_file_and_function_are_typed_errors(tmp_path: Path) -> None:
 
 def test_import_errors_are_wrapped_with_the_cause(tmp_path: Path) -> None:
     _write(tmp_path, "import not_a_module_anywhere\n")
-    with pytest.raises(PythonAssetError, match="importing .* failed: ModuleNotFoundError") as info:
+    with pytest.raises(PythonAssetError, match=r"importing .* failed: ModuleNotFoundError") as info:
         load_asset_function(_asset(name="a"), tmp_path)
     assert isinstance(info.value.__cause__, ModuleNotFoundError)
 
 
-@pytest.mark.parametrize(("value", "expected"), [(42, "returned int"), ({"x": object()}, "not JSON")])
+@pytest.mark.parametrize(
+    ("value", "expected"), [(42, "returned int"), ({"x": object()}, "not JSON")]
+)
 def test_junk_return_values_are_refused(tmp_path: Path, value: Any, expected: str) -> None:
     context = AssetRunContext(asset=_asset(name="a"), base_dir=tmp_path)
     with pytest.raises(PythonAssetError, match=expected):

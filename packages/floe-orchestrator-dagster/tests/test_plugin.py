@@ -84,7 +84,10 @@ def test_metadata_names_the_plugin_and_its_api_version() -> None:
         __version__,
         "1.0",
     )
-    assert DagsterOrchestratorPlugin.capabilities == frozenset()
+    assert {c.value for c in DagsterOrchestratorPlugin.capabilities} == {
+        "local_runtime",
+        "run_launcher",
+    }
 
 
 # Configuration ----------------------------------------------------------------------------
@@ -158,6 +161,9 @@ def _resolve(schema: Mapping[str, Any], node: Mapping[str, Any]) -> Mapping[str,
     ref = node.get("$ref")
     if isinstance(ref, str) and ref.startswith("#/definitions/"):
         return _resolve(schema, schema["definitions"][ref.removeprefix("#/definitions/")])
+    options = [option for option in node.get("anyOf", []) if option.get("type") != "null"]
+    if len(options) == 1:  # "X or null": the X
+        return _resolve(schema, options[0])
     return node
 
 
@@ -249,12 +255,18 @@ def test_helm_values_apply_the_size_resources_to_every_workload() -> None:
     user_deployments = values["dagster-user-deployments"]
     assert user_deployments["enabled"] is True
     (deployment,) = user_deployments["deployments"]
-    assert deployment == {"name": "sales-v2", "port": 3030, "resources": expected}
+    assert deployment == {
+        "name": "sales-v2",
+        "port": 3030,
+        "dagsterApiGrpcArgs": ["--python-file", "definitions.py"],
+        "resources": expected,
+    }
+    assert values["runLauncher"]["config"]["k8sRunLauncher"]["resources"] == expected
 
 
 def test_helm_values_without_artifacts_size_only_the_services() -> None:
     values = DagsterOrchestratorPlugin().get_helm_values(size="small")
-    assert set(values) == {"dagsterWebserver", "dagsterDaemon"}
+    assert set(values) == {"dagsterWebserver", "dagsterDaemon", "runLauncher"}
     assert values["dagsterDaemon"]["resources"] == get_preset("small").to_kubernetes()
 
 

@@ -117,5 +117,5 @@ def test_executor_auto_is_in_process_for_duckdb(
 
     targets = [ComputeTarget(name=f"t{i}", type=t) for i, t in enumerate(types)]
     artifacts = make_artifacts(compute_targets=targets, default_compute="t0")
-    executor = executor_for(artifacts, DagsterAdapterConfig(executor=setting))  # type: ignore[arg-type]
+    executor = executor_for(artifacts, DagsterAdapterConfig(executor=setting))
     assert executor.name == expected

@@ -38,6 +38,8 @@ def _run_up(invocation: Invocation) -> int:
 
 
 UP = Command(("up",), "start the orchestrator", run=_run_up, requires="local_runtime")
+# The built-in commands with this file's stand-in for the real 'floe up'.
+_BUILT_IN_WITHOUT_UP = [c for c in default_commands() if c.words != ("up",)]
 
 
 @pytest.fixture
@@ -62,7 +64,7 @@ def test_capability_command_runs_when_the_orchestrator_declares_it(
 ) -> None:
     code, out, _ = _main(
         "up", "--manifest", str(manifests["with_runtime"]), "--json",
-        commands=[*default_commands(), UP],
+        commands=[*_BUILT_IN_WITHOUT_UP, UP],
     )  # fmt: skip
 
     assert code == EXIT_OK
@@ -73,7 +75,7 @@ def test_capability_command_says_which_orchestrator_lacks_it_and_exits_two(
     manifests: dict[str, Path],
 ) -> None:
     code, out, err = _main(
-        "up", "--manifest", str(manifests["in_memory"]), commands=[*default_commands(), UP]
+        "up", "--manifest", str(manifests["in_memory"]), commands=[*_BUILT_IN_WITHOUT_UP, UP]
     )
 
     assert code == EXIT_USAGE

@@ -13,7 +13,8 @@ Implementer's checklist (for an orchestrator adapter):
    constructor validates the given mapping with it and :attr:`OrchestratorPlugin.config`
    returns the model instance. Without a ``config_model`` any non-empty config is refused.
 3. Declare optional capability ports in ``capabilities`` (:class:`Capability`); the CLI uses
-   one only when it is declared.
+   one only when it is declared. ``LOCAL_RUNTIME`` and ``RUN_LAUNCHER`` come with the hooks
+   ``_local_runtime()`` and ``_run_launcher()`` (ports in :mod:`~floe_orchestration_core.runtime`).
 4. Implement the protected hooks, never the public methods. The public methods are template
    methods: they validate arguments, trace (an OpenTelemetry span per call), and wrap
    unexpected exceptions from a hook in :class:`PluginError` (floe errors pass through);
@@ -80,6 +81,7 @@ if TYPE_CHECKING:
     from floe_orchestration_core.lineage import LineageBackendPlugin
     from floe_orchestration_core.lineage_events import Dataset, ErrorInfo, RunState
     from floe_orchestration_core.resources import ResourceSpec
+    from floe_orchestration_core.runtime import LocalRuntime, RunLauncher
 
 __all__ = [
     "DEFAULT_LINEAGE_NAMESPACE",
@@ -278,6 +280,46 @@ class OrchestratorPlugin(ABC):
             return Capability(capability) in self.capabilities
         except ValueError:
             return False
+
+    # Optional capability ports -----------------------------------------------------------
+    def local_runtime(self) -> LocalRuntime:
+        """The :class:`~floe_orchestration_core.runtime.LocalRuntime` of this orchestrator.
+
+        Raises :class:`PluginError` unless the plugin declares ``Capability.LOCAL_RUNTIME``;
+        an adapter that declares it implements the ``_local_runtime()`` hook.
+        """
+        self._require(Capability.LOCAL_RUNTIME)
+        return self._call_hook("_local_runtime", self._local_runtime)
+
+    def run_launcher(self) -> RunLauncher:
+        """The :class:`~floe_orchestration_core.runtime.RunLauncher` of this orchestrator.
+
+        Raises :class:`PluginError` unless the plugin declares ``Capability.RUN_LAUNCHER``.
+        """
+        self._require(Capability.RUN_LAUNCHER)
+        return self._call_hook("_run_launcher", self._run_launcher)
+
+    def _require(self, capability: Capability) -> None:
+        if capability not in self.capabilities:
+            declared = ", ".join(sorted(c.value for c in self.capabilities)) or "none"
+            raise PluginError(
+                f"orchestrator plugin '{self.name}' does not provide {capability.value} (it "
+                f"declares: {declared}); select an orchestrator that does in manifest.yaml"
+            )
+
+    def _local_runtime(self) -> LocalRuntime:
+        """Hook of :meth:`local_runtime`; implement it when declaring LOCAL_RUNTIME."""
+        raise PluginError(
+            f"orchestrator plugin '{self.name}' declares local_runtime but does not implement "
+            "_local_runtime()"
+        )
+
+    def _run_launcher(self) -> RunLauncher:
+        """Hook of :meth:`run_launcher`; implement it when declaring RUN_LAUNCHER."""
+        raise PluginError(
+            f"orchestrator plugin '{self.name}' declares run_launcher but does not implement "
+            "_run_launcher()"
+        )
 
     # Lineage wiring --------------------------------------------------------------------
     @property

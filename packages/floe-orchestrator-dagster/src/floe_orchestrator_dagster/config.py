@@ -119,6 +119,8 @@ class DagsterAdapterConfig(BaseModel):
     - ``translator``: :class:`TranslatorSettings` for the asset translator.
     - ``freeze_gc``: process-wide garbage-collector tuning while definitions are built (see
       the field).
+    - ``user_code_image``: the code server image ``get_helm_values()`` puts in the user
+      deployment (see the field).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -142,6 +144,36 @@ class DagsterAdapterConfig(BaseModel):
             "garbage (reference counting still frees them). False leaves the collector alone."
         ),
     )
+    executor: Literal["auto", "in_process", "multiprocess"] = Field(
+        default="auto",
+        description=(
+            "How a run executes its steps. 'multiprocess': each step in its own process, "
+            "parallel where the graph allows (Dagster's default). 'in_process': one process, "
+            "one step at a time (dbt still uses its threads). 'auto': in_process when a "
+            "compute target is DuckDB, whose database file takes one writer process at a "
+            "time (parallel steps would fail on its lock), else multiprocess."
+        ),
+    )
+
+    user_code_image: str | None = Field(
+        default=None,
+        description=(
+            "Image of the product's gRPC code server, 'repository[:tag]' (e.g. "
+            "'ghcr.io/acme/sales:1.2.0'), written into the user deployment of the Helm values "
+            "(`floe helm values --artifacts`). None: the deployment names no image and "
+            "charts/floe-dagster uses floe.userCode.image."
+        ),
+    )
+
+    @field_validator("user_code_image")
+    @classmethod
+    def _image_reference(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        from floe_orchestrator_dagster.helm import image_values
+
+        image_values(value)  # HelmValuesError is a ValueError: pydantic reports it
+        return value.strip()
 
     @field_validator("webserver_url")
     @classmethod

@@ -50,8 +50,9 @@ import os
 import shutil
 import sys
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
@@ -72,7 +73,19 @@ from floe_orchestrator_dagster.dbt_manifest import ProjectManifest
 from floe_orchestrator_dagster.dbt_selection import ALL, flat_fqn, plan_selections
 from floe_orchestrator_dagster.dbt_specs import dbt_assets_for
 from floe_orchestrator_dagster.errors import DbtProjectMissingError, ReservedAssetNameError
+from floe_orchestrator_dagster.lineage_runtime import (
+    LineageEmitter,
+    lineage_emitter,
+)
+from floe_orchestrator_dagster.lineage_runtime import (
+    python_asset_hook as python_asset_lineage_hook,
+)
+from floe_orchestrator_dagster.sensors import build_sensors
 from floe_orchestrator_dagster.translator import FloeDagsterDbtTranslator
+
+if TYPE_CHECKING:
+    from floe_orchestration_core.lineage import LineageBackendPlugin
+    from floe_orchestrator_dagster.python_assets import PythonAssetRunHook
 
 __all__ = [
     "MissingDbtProject",
@@ -180,12 +193,38 @@ def dbt_resource(
             f"nor beside {sys.executable}; install dbt-core and an adapter (e.g. "
             "'pip install floe-orchestrator-dagster[duckdb]') or put dbt on PATH"
         )
-    return DbtCliResource(
+    return FloeDbtCliResource(
         project_dir=str(project_dir),
         profiles_dir=profiles_dir,
         target=target.dbt_target or artifacts.dbt.target,
         dbt_executable=executable,
     )
+
+
+class FloeDbtCliResource(DbtCliResource):
+    """``DbtCliResource`` that knows the version of this environment's own ``dbt``.
+
+    dagster-dbt (0.27+) asks ``dbt --version`` in a subprocess once per resource instance,
+    that is once per op and run: a second dbt start-up (seconds) before every ``dbt build``.
+    When the executable is the ``dbt`` of this interpreter's environment, its version is the
+    installed dbt-core's, read from the package metadata; any other executable (dbt Fusion,
+    another virtualenv) is still asked.
+    """
+
+    @cached_property
+    def _cli_version(self) -> Any:
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as installed_version
+
+        from packaging import version
+
+        own = Path(sys.executable).with_name("dbt")
+        try:
+            if Path(self.dbt_executable).resolve() == own.resolve():
+                return version.parse(installed_version("dbt-core"))
+        except (OSError, PackageNotFoundError):
+            pass
+        return super()._cli_version
 
 
 def _dbt_executable() -> str | None:
@@ -233,6 +272,7 @@ def _build_dbt_assets(
     partition: PartitionConfig | None,
     retry_policy: dg.RetryPolicy | None,
     threads: int | None,
+    lineage: LineageEmitter | None = None,
 ) -> dg.AssetsDefinition:
     partitions_def = jobs.to_partitions_definition(partition) if partition is not None else None
 
@@ -257,7 +297,13 @@ def _build_dbt_assets(
             args += ["--select", run_select]
         if partition is not None:
             args += ["--vars", json.dumps(jobs.partition_vars(context, partition))]
-        yield from dbt.cli(args, context=context).stream()
+        invocation = dbt.cli(args, context=context)
+        if lineage is None:
+            yield from invocation.stream()
+        else:  # the same Dagster events, plus START/COMPLETE/FAIL of every dbt node
+            from floe_orchestrator_dagster.lineage_dbt_events import dbt_op_with_lineage
+
+            yield from dbt_op_with_lineage(context, invocation, lineage)
 
     return _dbt_build
 
@@ -414,19 +460,34 @@ def build_definitions(
     config: DagsterAdapterConfig,
     *,
     cwd: Path | None = None,
+    python_asset_hook: "PythonAssetRunHook | None" = None,
+    lineage_backend: "LineageBackendPlugin | None" = None,
 ) -> dg.Definitions:
     """The Dagster definitions of ``artifacts`` (see the module docstring).
 
     ``graph`` is the validated transform graph; ``cwd`` is the folder relative paths of the
-    artifacts start from (default: the current directory).
+    artifacts start from (default: the current directory). With ``lineage_backend`` (and
+    lineage enabled in the artifacts) the ops emit run-time lineage
+    (:mod:`~floe_orchestrator_dagster.lineage_runtime`).
     """
+    lineage = lineage_emitter(lineage_backend, artifacts, cwd)
+    if python_asset_hook is None and lineage is not None:
+        python_asset_hook = python_asset_lineage_hook(lineage, cwd or Path.cwd())
     _refuse_reserved_names(artifacts, config)
     translator = FloeDagsterDbtTranslator(artifacts, config.translator)
     groups = _groups(artifacts, graph)
     sources = read_sources(artifacts)
-    if not groups and not sources:
+    if not groups and not sources and not artifacts.python_assets:
         jobs_, schedules = jobs.build_jobs_and_schedules(artifacts, graph, {})
-        return dg.Definitions(jobs=jobs_, schedules=schedules)
+        sensor_jobs, sensors = build_sensors(
+            artifacts, graph, {}, cwd=cwd, webserver_url=config.webserver_url
+        )
+        return dg.Definitions(
+            jobs=[*jobs_, *sensor_jobs],
+            schedules=schedules,
+            sensors=sensors,
+            executor=executor_for(artifacts, config),
+        )
 
     project = (
         ProjectManifest.load(artifacts, cwd=cwd)
@@ -483,18 +544,57 @@ def build_definitions(
                 partition=partitions[partition] if partition is not None else None,
                 retry_policy=retry_policy,
                 threads=artifacts.compute_target(compute).threads,
+                lineage=lineage,
             )
         )
-    assets.extend(_source_specs(sources, project, translator))
+    produced = {key for asset in artifacts.python_assets for key in asset.produces}
+    assets.extend(_source_specs([s for s in sources if s.key not in produced], project, translator))
 
     asset_keys = {
         t.name: translator.get_asset_key(project.nodes[t.unique_id])
         for t in artifacts.transforms
         if not t.is_ephemeral
     }
+    if artifacts.python_assets:
+        from floe_orchestrator_dagster.python_assets import build_python_assets
+
+        source_keys = {
+            s.key: translator.get_asset_key(project.sources[s.unique_id]) for s in artifacts.sources
+        }
+        assets.extend(
+            build_python_assets(
+                artifacts,
+                transform_keys=asset_keys,
+                source_keys=source_keys,
+                base_dir=cwd or Path.cwd(),
+                tags=translator.tag_mapper,
+                hook=python_asset_hook,
+            )
+        )
     jobs_, schedules = jobs.build_jobs_and_schedules(artifacts, graph, asset_keys)
+    sensor_jobs, sensors = build_sensors(
+        artifacts, graph, asset_keys, cwd=cwd, webserver_url=config.webserver_url
+    )
     resources = {
         f"dbt_{compute}": dbt_resource(artifacts, artifacts.compute_target(compute), cwd)
         for compute in sorted({label[0] for label in groups})
     }
-    return dg.Definitions(assets=assets, jobs=jobs_, schedules=schedules, resources=resources)
+    return dg.Definitions(
+        assets=assets,
+        jobs=[*jobs_, *sensor_jobs],
+        schedules=schedules,
+        sensors=sensors,
+        resources=resources,
+        executor=executor_for(artifacts, config),
+    )
+
+
+def executor_for(
+    artifacts: CompiledArtifacts, config: DagsterAdapterConfig
+) -> dg.ExecutorDefinition:
+    """The executor of ``config.executor`` ('auto': in-process when a target is DuckDB)."""
+    choice = config.executor
+    if choice == "auto":
+        duckdb = any(t.type.lower() == "duckdb" for t in artifacts.compute_targets)
+        choice = "in_process" if duckdb else "multiprocess"
+    return dg.in_process_executor if choice == "in_process" else dg.multiprocess_executor

@@ -17,6 +17,8 @@ hook                               module
 ``_get_helm_values``               :mod:`floe_orchestrator_dagster.helm`
 ``_validate_connection``           :mod:`floe_orchestrator_dagster.connection`
 ``_adjust_resources``              the core's presets, unchanged
+``_local_runtime``                 :mod:`floe_orchestrator_dagster.runtime.supervisor`
+``_run_launcher``                  :mod:`floe_orchestrator_dagster.runtime.launcher`
 =================================  =============================================
 
 Tracing: the core's template methods already open a ``floe.<method>`` span (tracer
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
     from floe_orchestration_core.graph import TransformGraph
     from floe_orchestration_core.lineage import LineageBackendPlugin
     from floe_orchestration_core.resources import ResourceSpec
+    from floe_orchestration_core.runtime import LocalRuntime, RunLauncher
     from floe_orchestrator_dagster.config import DagsterAdapterConfig
 
 __all__ = ["EPHEMERAL_TRANSFORMS_KEY", "PRODUCT_KEY", "TRACER_NAME", "DagsterOrchestratorPlugin"]
@@ -76,7 +79,9 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
         floe_api_version="1.0",
         description="Dagster Definitions from CompiledArtifacts via dagster-dbt's @dbt_assets",
     )
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.LOCAL_RUNTIME, Capability.RUN_LAUNCHER}
+    )
     config_model: ClassVar[type[BaseModel] | str | None] = (
         "floe_orchestrator_dagster.config:DagsterAdapterConfig"
     )
@@ -125,8 +130,12 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
                 from floe_orchestrator_dagster import definitions
 
                 built = _with_product_metadata(
-                    definitions.build_definitions(artifacts, graph, self.settings), artifacts
+                    definitions.build_definitions(
+                        artifacts, graph, self.settings, lineage_backend=self.lineage_backend
+                    ),
+                    artifacts,
                 )
+                built = _with_lineage_sensor(built, artifacts, self.lineage_backend)
             asset_count, check_count = _count_assets_and_checks(
                 built.assets or (), built.asset_checks or ()
             )
@@ -162,7 +171,12 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
         ):
             from floe_orchestrator_dagster.helm import build_helm_values
 
-            return build_helm_values(size=size, resources=resources, artifacts=artifacts)
+            return build_helm_values(
+                size=size,
+                resources=resources,
+                artifacts=artifacts,
+                image=None if artifacts is None else self.settings.user_code_image,
+            )
 
     def _schedule_job(self, job_name: str, cron: str, timezone: str) -> dagster.ScheduleDefinition:
         with self._adapter_span(
@@ -186,6 +200,16 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
             result = check_webserver(target, deadline)
             current.set_attribute("floe.success", result.success)
             return result
+
+    def _local_runtime(self) -> LocalRuntime:
+        from floe_orchestrator_dagster.runtime.supervisor import DagsterLocalRuntime
+
+        return DagsterLocalRuntime(self)
+
+    def _run_launcher(self) -> RunLauncher:
+        from floe_orchestrator_dagster.runtime.launcher import DagsterRunLauncher
+
+        return DagsterRunLauncher(self)
 
     def _adjust_resources(self, size: str, spec: ResourceSpec) -> ResourceSpec:
         with self._adapter_span(
@@ -257,6 +281,27 @@ def _with_product_metadata(
         }
     )
     return dagster.Definitions.merge(built, extra)
+
+
+def _with_lineage_sensor(
+    built: dagster.Definitions,
+    artifacts: CompiledArtifacts,
+    backend: LineageBackendPlugin | None,
+) -> dagster.Definitions:
+    """``built`` plus the sensor emitting Dagster runs' lineage, when there is a backend and
+    the artifacts enable lineage (:mod:`floe_orchestrator_dagster.lineage_sensors`)."""
+    from floe_orchestrator_dagster.lineage_runtime import lineage_emitter
+
+    emitter = lineage_emitter(backend, artifacts)
+    if emitter is None:
+        return built
+    import dagster
+
+    from floe_orchestrator_dagster.lineage_sensors import build_lineage_sensor
+
+    return dagster.Definitions.merge(
+        built, dagster.Definitions(sensors=[build_lineage_sensor(emitter)])
+    )
 
 
 def _count_assets_and_checks(assets: Iterable[Any], checks: Iterable[Any]) -> tuple[int, int]:

@@ -112,7 +112,7 @@ def _build_one(
             base_dir=base_dir,
             compute=compute,
             project_dir=project_dir,
-            run_id=context.run_id,
+            run_id=context.run.run_id,
             log=context.log,
         )
         if hook is None:

@@ -62,6 +62,7 @@ GROUP_HELP: dict[tuple[str, ...], str] = {
     ("schedule",): "cron schedules",
     ("helm",): "Helm chart values from the selected orchestrator",
     ("check",): "checks against the selected orchestrator",
+    ("lineage",): "lineage of compiled artifacts (design-time export)",
 }
 
 
@@ -133,13 +134,21 @@ def add_manifest_option(parser: argparse.ArgumentParser) -> None:
 
 def default_commands() -> list[Command]:
     """Every built-in command, in help order."""
-    from floe_registry.cli import commands_artifacts, commands_platform, commands_schedule
+    from floe_registry.cli import (
+        commands_artifacts,
+        commands_lineage,
+        commands_platform,
+        commands_runtime,
+        commands_schedule,
+    )
 
     return [
         *commands_platform.PLUGIN_COMMANDS,
         *commands_artifacts.COMMANDS,
+        *commands_lineage.COMMANDS,
         *commands_schedule.COMMANDS,
         *commands_platform.ORCHESTRATOR_COMMANDS,
+        *commands_runtime.COMMANDS,
     ]
 
 

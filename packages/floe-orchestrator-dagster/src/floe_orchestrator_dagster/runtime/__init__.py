@@ -1,0 +1,16 @@
+"""The Dagster adapter's local runtime: ``floe up``/``status``/``down`` and ``floe run``.
+
+===================  =============================================================
+module               does
+===================  =============================================================
+:mod:`.home`         the product-local ``DAGSTER_HOME`` (``dagster.yaml``, ``workspace.yaml``)
+:mod:`.state`        ``.floe/runtime.json``: which processes ``floe up`` started
+:mod:`.processes`    port check, spawning (own process group, dies with floe), stopping
+:mod:`.supervisor`   :class:`DagsterLocalRuntime`: start, supervise, stop, status
+:mod:`.status`       services' CPU/memory, schedules, sensors, recent and slow runs
+:mod:`.launcher`     :class:`DagsterRunLauncher`: a manual run via GraphQL or in-process
+===================  =============================================================
+
+Nothing here is imported by the plugin class: ``DagsterOrchestratorPlugin.local_runtime()``
+and ``run_launcher()`` import it when first called.
+"""

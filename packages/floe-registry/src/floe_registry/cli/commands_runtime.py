@@ -1,0 +1,373 @@
+"""The local-runtime commands: ``floe up``, ``floe run``, ``floe status``, ``floe down``.
+
+Each takes ``PRODUCT_DIR`` (default ``.``) and ``--manifest``; the product is located (and,
+for ``up`` and ``run``, parsed and compiled) by
+:func:`floe_registry.product_workspace.prepare_product`, whose platform manifest lookup is
+``--manifest``, else ``<product>/manifest.yaml``, else ``./manifest.yaml``, else defaults.
+The orchestrator the product's manifest selects must declare the capability
+(``local_runtime`` for up/status/down, ``run_launcher`` for run).
+
+``floe run`` works in the product folder (as the services' code server does), so relative
+paths in ``manifest.yaml`` mean the same for in-process runs and for runs of the services.
+
+Output: progress lines go to stderr, results to stdout (JSON with ``--json``; ``floe up``
+prints one JSON object when ready and one when stopped). Exit codes: ``up`` 0 when stopped
+on request, 1 when a service failed; ``run`` 0 when the run succeeded (or was queued without
+``--wait``), 1 when it failed; ``status`` and ``down`` 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from floe_registry.cli.app import EXIT_CHECK_FAILED, EXIT_OK, Command, Invocation
+from floe_registry.cli.tables import render_table
+
+if TYPE_CHECKING:
+    from floe_orchestration_core.plugin_metadata import Capability
+    from floe_orchestration_core.runtime import ProductWorkspace, RunSummary, RuntimeStatus
+    from floe_registry.platform import Platform
+
+__all__ = ["COMMANDS"]
+
+
+def _product_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "product_dir",
+        metavar="PRODUCT_DIR",
+        nargs="?",
+        default=".",
+        help="the data product folder (floe.yaml and the dbt project; default: .)",
+    )
+
+
+def _progress(invocation: Invocation) -> Any:
+    def say(line: str) -> None:
+        invocation.stderr.write(f"floe: {line}\n")
+        invocation.stderr.flush()
+
+    return say
+
+
+def _require(platform: Platform, capability: Capability, command: str) -> None:
+    from floe_registry.errors import MissingCapabilityError
+
+    orchestrator = platform.orchestrator
+    if not orchestrator.supports(capability):
+        name = type(orchestrator).metadata.name
+        declared = ", ".join(sorted(c.value for c in orchestrator.capabilities)) or "none"
+        raise MissingCapabilityError(
+            f"'floe {command}' needs the {capability.value} capability, and the product's "
+            f"orchestrator '{name}' does not provide {capability.value} (it declares: "
+            f"{declared}); select an orchestrator that does in manifest.yaml",
+            plugin=name,
+            capability=capability.value,
+        )
+
+
+def _json_ready(value: Any) -> Any:
+    if attrs.has(type(value)):
+        return {k: _json_ready(v) for k, v in attrs.asdict(value, recurse=False).items()}
+    if isinstance(value, tuple | list):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    return value
+
+
+def _megabytes(value: int | None) -> str:
+    return "-" if value is None else f"{value / 1_048_576:.0f} MiB"
+
+
+# up ------------------------------------------------------------------------------------------
+def _configure_up(parser: argparse.ArgumentParser) -> None:
+    _product_argument(parser)
+    parser.add_argument("--port", type=int, default=3000, help="webserver port (default 3000)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", help="a webserver that cannot launch or change runs"
+    )
+    parser.add_argument(
+        "--ready-timeout",
+        type=float,
+        default=180.0,
+        metavar="S",
+        help="seconds to wait for the webserver to answer (default 180)",
+    )
+
+
+def _run_up(invocation: Invocation) -> int:
+    from floe_orchestration_core.plugin_metadata import Capability
+    from floe_orchestration_core.runtime import StartOptions
+    from floe_registry.product_workspace import locate_product, prepare_product
+
+    args = invocation.args
+    progress = _progress(invocation)
+    options = StartOptions(
+        host=args.host,
+        port=args.port,
+        read_only=args.read_only,
+        ready_timeout_s=args.ready_timeout,
+    )
+    # Fail fast (a taken port, a product already up) before dbt parse and compile.
+    located, located_platform = locate_product(args.product_dir, manifest=args.manifest)
+    with located_platform:
+        _require(located_platform, Capability.LOCAL_RUNTIME, "up")
+        located_platform.orchestrator.local_runtime().preflight(located, options)
+    workspace, platform = prepare_product(
+        args.product_dir, manifest=args.manifest, progress=progress
+    )
+    with platform:
+        _require(platform, Capability.LOCAL_RUNTIME, "up")
+        runtime = platform.orchestrator.local_runtime()
+
+        def ready(url: str) -> None:
+            invocation.emit(
+                f"{workspace.product_name} is up: {url}  (Ctrl-C or 'floe down "
+                f"{args.product_dir}' stops it)",
+                {"event": "ready", "product": workspace.product_name, "url": url},
+            )
+            invocation.stdout.flush()
+
+        code = runtime.start(workspace, options, on_ready=ready, progress=progress)
+        invocation.emit(
+            f"{workspace.product_name} stopped" + ("" if code == 0 else " (a service failed)"),
+            {"event": "stopped", "product": workspace.product_name, "exit_code": code},
+        )
+        return code
+
+
+# run -----------------------------------------------------------------------------------------
+def _configure_run(parser: argparse.ArgumentParser) -> None:
+    _product_argument(parser)
+    parser.add_argument(
+        "--select",
+        metavar="SELECTOR",
+        help="dbt-style selector of the transforms to run ('tag:nightly', '+orders'); "
+        "default: every asset",
+    )
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="through a running webserver: wait for the run to finish (in-process runs always "
+        "wait)",
+    )
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(invocation: Invocation) -> Iterator[None]:
+    """Send whatever the run prints to file descriptor 1 (dbt, Dagster, user code) to
+    stderr, so stdout holds only floe's summary (one JSON document with --json)."""
+    invocation.stdout.flush()
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:
+        yield
+        return
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _summary_text(summary: RunSummary) -> str:
+    duration = "" if summary.duration_s is None else f" in {summary.duration_s:.1f} s"
+    lines = [
+        f"run {summary.run_id} ({summary.where}): {summary.status.upper()}{duration}",
+        f"  assets materialized: {len(summary.assets_materialized)}",
+        f"  checks passed: {len(summary.checks_passed)}, failed: {len(summary.checks_failed)}",
+    ]
+    lines += [f"  failed check: {name}" for name in summary.checks_failed]
+    lines += [f"  failed step: {step}" for step in summary.failed_steps]
+    if summary.url:
+        lines.append(f"  {summary.url}")
+    return "\n".join(lines)
+
+
+def _run_run(invocation: Invocation) -> int:
+    from floe_orchestration_core.plugin_metadata import Capability
+    from floe_registry.product_workspace import find_platform_manifest, prepare_product
+
+    args = invocation.args
+    progress = _progress(invocation)
+    product_dir = Path(args.product_dir).resolve()
+    manifest = find_platform_manifest(product_dir, args.manifest)  # before changing folder
+    # In the product folder, as the services' code server is: relative paths of
+    # manifest.yaml (a lineage file, say) mean the same for in-process runs.
+    with contextlib.chdir(product_dir) if product_dir.is_dir() else contextlib.nullcontext():
+        workspace, platform = prepare_product(product_dir, manifest=manifest, progress=progress)
+        with platform:
+            _require(platform, Capability.RUN_LAUNCHER, "run")
+            launcher = platform.orchestrator.run_launcher()
+            with _stdout_to_stderr(invocation):
+                summary = launcher.run(
+                    workspace, selection=args.select, wait=args.wait, progress=progress
+                )
+    data = {**_json_ready(summary), "succeeded": summary.succeeded}
+    invocation.emit(_summary_text(summary), data)
+    return EXIT_OK if summary.succeeded else EXIT_CHECK_FAILED
+
+
+# status --------------------------------------------------------------------------------------
+def _when(value: Any) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _status_text(status: RuntimeStatus) -> str:
+    parts = [f"product {status.product_name}: " + (status.url or "not running")]
+    parts.append(
+        render_table(
+            ["SERVICE", "PID", "STATE", "CPU", "MEMORY", "PROCESSES"],
+            [
+                [
+                    s.name,
+                    str(s.pid or "-"),
+                    "running" if s.running else "stopped",
+                    "-" if s.cpu_percent is None else f"{s.cpu_percent:.0f}%",
+                    _megabytes(s.rss_bytes),
+                    str(s.processes),
+                ]
+                for s in status.services
+            ],
+        )
+    )
+    if status.schedules:
+        parts.append(
+            render_table(
+                ["SCHEDULE", "STATE", "CRON", "TIMEZONE", "NEXT TICK (UTC)"],
+                [
+                    [s.name, "on" if s.running else "off", s.cron, s.timezone, _when(s.next_tick)]
+                    for s in status.schedules
+                ],
+            )
+        )
+    if status.sensors:
+        parts.append(
+            render_table(
+                ["SENSOR", "STATE", "KIND", "NEXT TICK (UTC)"],
+                [
+                    [s.name, "on" if s.running else "off", s.kind, _when(s.next_tick)]
+                    for s in status.sensors
+                ],
+            )
+        )
+    if status.runs:
+        parts.append(
+            render_table(
+                ["RUN", "JOB", "STATUS", "STARTED (UTC)", "DURATION"],
+                [
+                    [
+                        r.run_id[:8],
+                        r.job,
+                        r.status + (" SLOW" if r.slow else ""),
+                        _when(r.started),
+                        "-" if r.duration_s is None else f"{r.duration_s:.1f} s",
+                    ]
+                    for r in status.runs
+                ],
+            )
+        )
+    else:
+        parts.append("no runs yet")
+    parts += [f"warning: {w}" for w in status.warnings]
+    return "\n\n".join(parts)
+
+
+def _located(invocation: Invocation) -> tuple[ProductWorkspace, Platform]:
+    from floe_registry.product_workspace import locate_product
+
+    return locate_product(invocation.args.product_dir, manifest=invocation.args.manifest)
+
+
+def _run_status(invocation: Invocation) -> int:
+    from floe_orchestration_core.plugin_metadata import Capability
+
+    workspace, platform = _located(invocation)
+    with platform:
+        _require(platform, Capability.LOCAL_RUNTIME, "status")
+        status = platform.orchestrator.local_runtime().status(workspace)
+    data = {**_json_ready(status), "running": status.running}
+    invocation.emit(_status_text(status), json.loads(json.dumps(data, default=str)))
+    return EXIT_OK
+
+
+# down ----------------------------------------------------------------------------------------
+def _configure_down(parser: argparse.ArgumentParser) -> None:
+    _product_argument(parser)
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=65.0,
+        metavar="S",
+        help="seconds to wait for every process to stop before killing it (default 65)",
+    )
+
+
+def _run_down(invocation: Invocation) -> int:
+    from floe_orchestration_core.plugin_metadata import Capability
+
+    workspace, platform = _located(invocation)
+    with platform:
+        _require(platform, Capability.LOCAL_RUNTIME, "down")
+        report = platform.orchestrator.local_runtime().stop(
+            workspace, timeout=invocation.args.timeout
+        )
+    if not report.was_running:
+        human = f"{workspace.product_name} is not running"
+    else:
+        human = (
+            f"stopped {workspace.product_name}: {len(report.stopped_pids)} process(es) in "
+            f"{report.duration_s:.1f} s"
+            + (f", {len(report.killed_pids)} killed" if report.killed_pids else "")
+            + (f"; still running: {report.remaining_pids}" if report.remaining_pids else "")
+        )
+    invocation.emit(human, _json_ready(report))
+    return EXIT_OK
+
+
+COMMANDS = (
+    Command(
+        ("up",),
+        "start the orchestrator's services for a product (webserver and daemon) until "
+        "Ctrl-C or 'floe down'",
+        run=_run_up,
+        configure=_configure_up,
+        requires="local_runtime",
+    ),
+    Command(
+        ("run",),
+        "run a product's assets now: through the running webserver, else in-process",
+        run=_run_run,
+        configure=_configure_run,
+        requires="run_launcher",
+    ),
+    Command(
+        ("status",),
+        "services, schedules, sensors and recent runs of a product",
+        run=_run_status,
+        configure=_product_argument,
+        requires="local_runtime",
+    ),
+    Command(
+        ("down",),
+        "stop the services 'floe up' started for a product",
+        run=_run_down,
+        configure=_configure_down,
+        requires="local_runtime",
+    ),
+)
