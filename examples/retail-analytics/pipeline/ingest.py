@@ -43,7 +43,9 @@ def load_reference(context: AssetRunContext) -> dict[str, Any]:
     """customers.csv and products.csv → raw.customers, raw.products."""
     files = {path.stem: path for path in context.inputs}  # floe.yaml: inputs
     with _connect(context) as connection:
-        counts = {table: _load(connection, table, [files[table]]) for table in ("customers", "products")}
+        counts = {
+            table: _load(connection, table, [files[table]]) for table in ("customers", "products")
+        }
     context.log.info("loaded reference data: %s", counts)
     return {f"rows_{table}": rows for table, rows in counts.items()}
 

@@ -87,11 +87,13 @@ def publish(context: AssetRunContext) -> dict[str, Any]:
         "<h2>Top products</h2>"
         f"{_table(['product', 'category', 'units sold', 'revenue'], top)}"
         "<h2>Published files</h2><ul>"
-        + "".join(
-            f"<li>publication/{m}.parquet — {n:,} rows</li>" for m, n in rows.items()
-        )
+        + "".join(f"<li>publication/{m}.parquet — {n:,} rows</li>" for m, n in rows.items())
         + "</ul></body></html>",
         encoding="utf-8",
     )
     context.log.info("published %d marts and %s", len(rows), report)
-    return {"report": str(report), "revenue_total": round(total, 2), **{f"rows_{m}": n for m, n in rows.items()}}
+    return {
+        "report": str(report),
+        "revenue_total": round(total, 2),
+        **{f"rows_{m}": n for m, n in rows.items()},
+    }

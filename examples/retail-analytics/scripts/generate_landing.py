@@ -30,7 +30,12 @@ def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
 
 def reference(rng: random.Random) -> None:
     customers = [
-        [i, f"Customer {i:03d}", rng.choice(CITIES), (date(2025, 1, 1) + timedelta(days=rng.randrange(600))).isoformat()]
+        [
+            i,
+            f"Customer {i:03d}",
+            rng.choice(CITIES),
+            (date(2025, 1, 1) + timedelta(days=rng.randrange(600))).isoformat(),
+        ]
         for i in range(1, 151)
     ]
     _write(LANDING / "customers.csv", ["customer_id", "name", "city", "signup_date"], customers)
@@ -51,12 +56,20 @@ def month(rng: random.Random, year: int, month_number: int, first_order_id: int)
         for _ in range(rng.randint(8, 16)):
             order_id += 1
             ordered = start + timedelta(days=day)
-            orders.append([order_id, rng.randint(1, 150), ordered.isoformat(), rng.choice(STATUSES)])
+            orders.append(
+                [order_id, rng.randint(1, 150), ordered.isoformat(), rng.choice(STATUSES)]
+            )
             for line in range(1, rng.randint(1, 4) + 1):
                 items.append([order_id, line, rng.randint(1, 40), rng.randint(1, 5)])
     tag = f"{year:04d}-{month_number:02d}"
-    _write(LANDING / f"orders_{tag}.csv", ["order_id", "customer_id", "order_date", "status"], orders)
-    _write(LANDING / f"order_items_{tag}.csv", ["order_id", "line_number", "product_id", "quantity"], items)
+    _write(
+        LANDING / f"orders_{tag}.csv", ["order_id", "customer_id", "order_date", "status"], orders
+    )
+    _write(
+        LANDING / f"order_items_{tag}.csv",
+        ["order_id", "line_number", "product_id", "quantity"],
+        items,
+    )
     return order_id
 
 
