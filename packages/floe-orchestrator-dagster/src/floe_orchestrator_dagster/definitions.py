@@ -22,7 +22,9 @@ other back and forth, see :func:`_stages`), selecting exactly its transforms
   blocking), the retry policy, time-window partitions (the run's window reaches
   dbt as ``--vars``), and the jobs and schedules of :mod:`floe_orchestrator_dagster.jobs`.
 
-Each op runs ``dbt build`` through ``DbtCliResource.cli(..., context=context).stream()``.
+Each op runs ``dbt build`` through ``DbtCliResource.cli(..., context=context).stream()``, in a
+target folder seeded with the op's own dbt partial-parse state
+(:mod:`~floe_orchestrator_dagster.dbt_parse_cache`), so a step parses only what changed.
 
 **Selection, fast.** ``@dbt_assets`` evaluates its ``select`` with dbt-core's selector (a
 rebuild of dbt's ``Manifest`` and graph per decorator, criteria x nodes); floe knows each group's
@@ -70,6 +72,7 @@ from floe_orchestration_core.graph import TransformGraph
 from floe_orchestrator_dagster import jobs
 from floe_orchestrator_dagster.config import DagsterAdapterConfig, TranslatorSettings
 from floe_orchestrator_dagster.dbt_manifest import ProjectManifest
+from floe_orchestrator_dagster.dbt_parse_cache import parse_cache_target, store_parse_cache
 from floe_orchestrator_dagster.dbt_selection import ALL, flat_fqn, plan_selections
 from floe_orchestrator_dagster.dbt_specs import dbt_assets_for
 from floe_orchestrator_dagster.errors import DbtProjectMissingError, ReservedAssetNameError
@@ -297,13 +300,18 @@ def _build_dbt_assets(
             args += ["--select", run_select]
         if partition is not None:
             args += ["--vars", json.dumps(jobs.partition_vars(context, partition))]
-        invocation = dbt.cli(args, context=context)
-        if lineage is None:
-            yield from invocation.stream()
-        else:  # the same Dagster events, plus START/COMPLETE/FAIL of every dbt node
-            from floe_orchestrator_dagster.lineage_dbt_events import dbt_op_with_lineage
+        project_dir = Path(dbt.project_dir)
+        target_path = parse_cache_target(project_dir, name, context.run.run_id)
+        invocation = dbt.cli(args, context=context, target_path=target_path)
+        try:
+            if lineage is None:
+                yield from invocation.stream()
+            else:  # the same Dagster events, plus START/COMPLETE/FAIL of every dbt node
+                from floe_orchestrator_dagster.lineage_dbt_events import dbt_op_with_lineage
 
-            yield from dbt_op_with_lineage(context, invocation, lineage)
+                yield from dbt_op_with_lineage(context, invocation, lineage)
+        finally:
+            store_parse_cache(project_dir, name, target_path)
 
     return _dbt_build
 
