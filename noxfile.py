@@ -145,8 +145,11 @@ def contracts(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def integration(session: nox.Session) -> None:
-    """Cross-package tests against real services (webserver, dbt + DuckDB, Postgres, HTTP)."""
+    """Cross-package tests against real services (webserver, dbt + DuckDB, Postgres, HTTP,
+    Chromium). The up/status/down orphan test runs 5 cycles here (about 25 s each);
+    ``FLOE_RUNTIME_CYCLES=20 nox -s integration`` runs the issue's 20."""
     _sync(session)
+    session.env.setdefault("FLOE_RUNTIME_CYCLES", os.environ.get("FLOE_RUNTIME_CYCLES", "5"))
     _pytest(session, str(ROOT / "integration"))
 
 

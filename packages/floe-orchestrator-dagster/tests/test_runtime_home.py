@@ -104,6 +104,7 @@ def test_sqlite_home_loads_as_a_dagster_instance_with_queued_runs(tmp_path: Path
             MAX_CONCURRENT_RUNS
         )
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
+        assert type(instance.event_log_storage).__name__ == "CachedEngineSqliteEventLogStorage"
         assert not instance.telemetry_enabled
         # The storage lives where the manifest's storage.path says, not inside DAGSTER_HOME.
         assert (tmp_path / ".floe" / "instance" / "history").is_dir()
@@ -208,3 +209,23 @@ def test_postgres_home_loads_as_a_dagster_instance_that_stores_runs(
         assert [r.dagster_run.run_id for r in instance.get_run_records()] == [result.run_id]
     finally:
         instance.dispose()
+
+
+def test_sqlite_event_log_keeps_one_engine_per_file(tmp_path: Path) -> None:
+    import dagster as dg
+
+    from floe_orchestrator_dagster.runtime.sqlite_events import CachedEngineSqliteEventLogStorage
+
+    storage = CachedEngineSqliteEventLogStorage(str(tmp_path))
+    with dg.instance_for_test() as instance:
+        storage.register_instance(instance)
+        with storage.index_connection():
+            pass
+        with storage.index_connection():
+            pass
+        with storage.run_connection("some-run"):
+            pass
+        assert len(storage._engines) == 2  # the index file and the run's shard, reused
+        assert storage.get_logs_for_run("some-run") == []
+    storage.dispose()
+    assert storage._engines == {}

@@ -105,9 +105,34 @@ def instance_config(
         }
     else:
         assert storage.sqlite_dir is not None  # InstanceStorage guarantees it
-        store = {"sqlite": {"base_dir": str(storage.sqlite_dir)}}
+        return {**_sqlite_storages(str(storage.sqlite_dir)), **_common(max_concurrent_runs)}
+    return {"storage": store, **_common(max_concurrent_runs)}
+
+
+def _sqlite_storages(base_dir: str) -> dict[str, Any]:
+    """Dagster's SQLite layout (what ``storage: {sqlite: {base_dir}}`` gives), with the event
+    log keeping its SQLAlchemy engines (:mod:`~floe_orchestrator_dagster.runtime.sqlite_events`)."""
     return {
-        "storage": store,
+        "run_storage": {
+            "module": "dagster._core.storage.runs",
+            "class": "SqliteRunStorage",
+            "config": {"base_dir": os.path.join(base_dir, "history")},
+        },
+        "event_log_storage": {
+            "module": "floe_orchestrator_dagster.runtime.sqlite_events",
+            "class": "CachedEngineSqliteEventLogStorage",
+            "config": {"base_dir": os.path.join(base_dir, "history", "runs")},
+        },
+        "schedule_storage": {
+            "module": "dagster._core.storage.schedules",
+            "class": "SqliteScheduleStorage",
+            "config": {"base_dir": os.path.join(base_dir, "schedules")},
+        },
+    }
+
+
+def _common(max_concurrent_runs: int) -> dict[str, Any]:
+    return {
         "run_coordinator": {
             "module": "dagster.core.run_coordinator",
             "class": "QueuedRunCoordinator",
