@@ -16,6 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from floe_orchestration_core.artifacts import QualityCheck, SourceConfig, TransformConfig
+from floe_orchestration_core.slim_manifest import DROPPED_NODE_KEYS
 
 __all__ = [
     "UNREAD_KEYS",
@@ -73,30 +74,9 @@ def distinct_version_aliases(
 
 
 #: Node keys neither dagster-dbt nor floe reads (at definition or run time): dropped, so the
-#: manifests kept in the assets' metadata for the process's lifetime hold less.
-UNREAD_KEYS: tuple[str, ...] = (
-    "access",
-    "build_path",
-    "compiled_path",
-    "config_call_dict",
-    "constraints",
-    "contract",
-    "created_at",
-    "deferred",
-    "deprecation_date",
-    "doc_blocks",
-    "docs",
-    "functions",
-    "latest_version",
-    "metrics",
-    "patch_path",
-    "primary_key",
-    "refs",
-    "sources",
-    "time_spine",
-    "unrendered_config",
-    "unrendered_config_call_dict",
-)
+#: manifests kept in the assets' metadata for the process's lifetime hold less. The slim
+#: manifest ``floe compile`` writes drops the same keys (one list, in the core).
+UNREAD_KEYS: tuple[str, ...] = DROPPED_NODE_KEYS
 #: What a stub (a node another decorator builds, or a source, read by this one) keeps: what
 #: its asset key, and dagster-dbt's lookups of it at run time, need.
 _STUB_KEYS: tuple[str, ...] = (
