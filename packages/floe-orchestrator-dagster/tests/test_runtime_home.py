@@ -229,3 +229,67 @@ def test_sqlite_event_log_keeps_one_engine_per_file(tmp_path: Path) -> None:
         assert storage.get_logs_for_run("some-run") == []
     storage.dispose()
     assert storage._engines == {}
+
+
+def _materialization(run_id: str, name: str) -> Any:
+    from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
+    from dagster._core.events.log import EventLogEntry
+
+    return EventLogEntry(
+        error_info=None,
+        level="debug",
+        user_message="",
+        run_id=run_id,
+        timestamp=time.time(),
+        dagster_event=DagsterEvent(
+            DagsterEventType.ASSET_MATERIALIZATION.value,
+            "job",
+            event_specific_data=StepMaterializationData(dg.AssetMaterialization(name)),
+        ),
+    )
+
+
+def test_sqlite_event_log_bounds_open_files_and_other_readers_see_every_event(
+    tmp_path: Path,
+) -> None:
+    from dagster._core.storage.event_log import SqliteEventLogStorage
+
+    from floe_orchestrator_dagster.runtime.sqlite_events import (
+        MAX_OPEN_SHARDS,
+        CachedEngineSqliteEventLogStorage,
+    )
+
+    writer = CachedEngineSqliteEventLogStorage(str(tmp_path))
+    with dg.instance_for_test() as instance:
+        writer.register_instance(instance)
+        runs = [f"run-{i:02d}" for i in range(MAX_OPEN_SHARDS * 2 + 3)]
+        for run_id in runs:
+            writer.store_event(_materialization(run_id, f"asset_{run_id[4:]}"))
+        # every run file plus the index was opened; only the most recent stay open
+        assert len(writer._engines) == MAX_OPEN_SHARDS
+        with writer.run_connection(runs[-1]) as connection:
+            mode = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+        assert mode == 1  # NORMAL
+        # a second storage on the same files (another process, say) reads what was written
+        other = SqliteEventLogStorage(str(tmp_path))
+        other.register_instance(instance)
+        for run_id in runs:
+            [entry] = other.get_logs_for_run(run_id)
+            assert entry.dagster_event is not None
+            assert entry.dagster_event.asset_key == dg.AssetKey(f"asset_{run_id[4:]}")
+        assert other.get_latest_materialization_events([dg.AssetKey("asset_00")])
+        other.dispose()
+    writer.dispose()
+    assert writer._engines == {}
+
+
+def test_sqlite_event_log_remembers_tables_that_exist(tmp_path: Path) -> None:
+    from floe_orchestrator_dagster.runtime.sqlite_events import CachedEngineSqliteEventLogStorage
+
+    storage = CachedEngineSqliteEventLogStorage(str(tmp_path))
+    with dg.instance_for_test() as instance:
+        storage.register_instance(instance)
+        assert storage.has_table("asset_check_executions")
+        assert not storage.has_table("no_such_table")
+        assert storage._tables == {"asset_check_executions"}  # a no is asked again next time
+    storage.dispose()

@@ -48,22 +48,16 @@ the fix. Zero transforms give definitions holding only jobs and schedules.
 # No `from __future__ import annotations`: Dagster compares the op's `context` annotation
 # object itself with AssetExecutionContext, a string would be refused.
 import json
-import os
-import shutil
-import sys
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
-from dagster_dbt import DbtCliResource
 from dagster_dbt.asset_utils import default_asset_key_fn
 
 from floe_orchestration_core.artifacts import (
     CompiledArtifacts,
-    ComputeTarget,
     PartitionConfig,
     SourceConfig,
     TransformConfig,
@@ -73,6 +67,11 @@ from floe_orchestrator_dagster import jobs
 from floe_orchestrator_dagster.config import DagsterAdapterConfig, TranslatorSettings
 from floe_orchestrator_dagster.dbt_manifest import ProjectManifest
 from floe_orchestrator_dagster.dbt_parse_cache import parse_cache_target, store_parse_cache
+from floe_orchestrator_dagster.dbt_resource import (
+    MissingDbtProject,
+    dbt_resource,
+    resolve_project_dir,
+)
 from floe_orchestrator_dagster.dbt_selection import ALL, flat_fqn, plan_selections
 from floe_orchestrator_dagster.dbt_specs import dbt_assets_for
 from floe_orchestrator_dagster.errors import DbtProjectMissingError, ReservedAssetNameError
@@ -134,109 +133,6 @@ def asset_key_for(
     key = default_asset_key_fn(props)
     prefix = (settings or TranslatorSettings()).key_prefix
     return key.with_prefix(list(prefix)) if prefix else key
-
-
-def resolve_project_dir(artifacts: CompiledArtifacts, cwd: Path | None = None) -> Path:
-    """``artifacts.dbt.project_dir`` as an absolute path (relative to ``cwd``, default: now)."""
-    path = Path(artifacts.dbt.project_dir)
-    return path if path.is_absolute() else (cwd or Path.cwd()) / path
-
-
-class MissingDbtProject:
-    """Stands in for ``DbtCliResource`` when the dbt project is absent: the op that receives it
-    raises :class:`DbtProjectMissingError` with :attr:`message` before running anything."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-
-    def __repr__(self) -> str:
-        return f"MissingDbtProject({self.message!r})"
-
-
-def _missing_resource(message: str) -> dg.ResourceDefinition:
-    return dg.ResourceDefinition.hardcoded_resource(MissingDbtProject(message), message)
-
-
-def dbt_resource(
-    artifacts: CompiledArtifacts, target: ComputeTarget, cwd: Path | None = None
-) -> DbtCliResource | dg.ResourceDefinition:
-    """The dbt resource of compute target ``target``.
-
-    A ``DbtCliResource`` when the project (and profiles folder, if set) exist; otherwise a
-    :class:`MissingDbtProject` whose op raises :class:`DbtProjectMissingError`, so the
-    definitions load and only a run fails, with the error itself (not wrapped in a resource
-    initialisation failure).
-    """
-    project_dir = resolve_project_dir(artifacts, cwd)
-    fix = (
-        "build the definitions where the dbt project is, or re-compile with "
-        "'floe compile --project-dir <folder with dbt_project.yml>' (dbt.project_dir in the "
-        "compiled artifacts)"
-    )
-    if not (project_dir / "dbt_project.yml").is_file():
-        return _missing_resource(
-            f"compute target {target.name!r} runs dbt in {str(project_dir)!r}, which "
-            f"{'has no dbt_project.yml' if project_dir.is_dir() else 'does not exist'}; {fix}"
-        )
-    profiles_dir: str | None = None
-    if artifacts.dbt.profiles_dir is not None:
-        profiles = Path(artifacts.dbt.profiles_dir)
-        profiles = profiles if profiles.is_absolute() else (cwd or Path.cwd()) / profiles
-        if not profiles.is_dir():
-            return _missing_resource(
-                f"compute target {target.name!r} reads dbt profiles from {str(profiles)!r}, "
-                "which does not exist; create it (with profiles.yml) or re-compile with "
-                "'floe compile --profiles-dir <folder>' (dbt.profiles_dir in the artifacts)"
-            )
-        profiles_dir = str(profiles)
-    executable = _dbt_executable()
-    if executable is None:
-        return _missing_resource(
-            f"compute target {target.name!r} needs the dbt command, which is neither on PATH "
-            f"nor beside {sys.executable}; install dbt-core and an adapter (e.g. "
-            "'pip install floe-orchestrator-dagster[duckdb]') or put dbt on PATH"
-        )
-    return FloeDbtCliResource(
-        project_dir=str(project_dir),
-        profiles_dir=profiles_dir,
-        target=target.dbt_target or artifacts.dbt.target,
-        dbt_executable=executable,
-    )
-
-
-class FloeDbtCliResource(DbtCliResource):
-    """``DbtCliResource`` that knows the version of this environment's own ``dbt``.
-
-    dagster-dbt (0.27+) asks ``dbt --version`` in a subprocess once per resource instance,
-    that is once per op and run: a second dbt start-up (seconds) before every ``dbt build``.
-    When the executable is the ``dbt`` of this interpreter's environment, its version is the
-    installed dbt-core's, read from the package metadata; any other executable (dbt Fusion,
-    another virtualenv) is still asked.
-    """
-
-    @cached_property
-    def _cli_version(self) -> Any:
-        from importlib.metadata import PackageNotFoundError
-        from importlib.metadata import version as installed_version
-
-        from packaging import version
-
-        own = Path(sys.executable).with_name("dbt")
-        try:
-            if Path(self.dbt_executable).resolve() == own.resolve():
-                return version.parse(installed_version("dbt-core"))
-        except (OSError, PackageNotFoundError):
-            pass
-        return super()._cli_version
-
-
-def _dbt_executable() -> str | None:
-    """``dbt`` on PATH, else the one installed beside this interpreter (a venv not activated)."""
-    found = shutil.which("dbt")
-    if found is not None:
-        return found
-    beside = Path(sys.executable).with_name("dbt")
-    return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
 
 
 def _marker_tag(label: GroupLabel) -> str:

@@ -16,7 +16,7 @@ asset keys through the definitions' ``floe/unique_id`` metadata (ephemeral model
 asset). The asset checks of selected assets run with them. No selector: every asset.
 
 **Progress and summary.** One line per step start/failure, materialization and check
-evaluation (in-process: read from the instance's event log while the run executes; via the
+evaluation (in-process: as the instance stores each event; via the
 webserver: GraphQL ``logsForRun`` polled every second). The summary counts assets
 materialized and checks passed/failed, lists failed steps, and gives the duration.
 ``RunSummary.status`` is ``success``/``failure``/``canceled``, or ``queued`` when launched
@@ -25,6 +25,7 @@ through the webserver without ``wait``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -138,6 +139,17 @@ class DagsterRunLauncher(RunLauncher):
         from floe_orchestration_core.artifacts import load_artifacts
 
         artifacts = load_artifacts(workspace.artifacts_path)
+        with _warm_dbt_for(artifacts):
+            return self._run_with(workspace, artifacts, selection, wait, progress)
+
+    def _run_with(
+        self,
+        workspace: ProductWorkspace,
+        artifacts: CompiledArtifacts,
+        selection: str | None,
+        wait: bool,
+        progress: Progress,
+    ) -> RunSummary:
         recorded = running_webserver(workspace)
         keys: list[dg.AssetKey] | None = None
         defs: dg.Definitions | None = None
@@ -207,45 +219,34 @@ class DagsterRunLauncher(RunLauncher):
 
 
 class _EventWatcher:
-    """Reads an in-process run's events from the instance on a thread and tallies them."""
+    """Tallies an in-process run's events as the instance stores them.
+
+    A listener on the instance (called right after each event is stored, on the thread that
+    stored it) rather than reading the event log back: no query and no deserialization per
+    event. A failing tally never touches the run.
+    """
 
     def __init__(self, instance: dg.DagsterInstance, run_id: str, tally: RunTally) -> None:
         self._instance = instance
         self._run_id = run_id
         self._tally = tally
-        self._cursor: str | None = None
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="floe-run-events", daemon=True)
+        self._lock = threading.Lock()
 
     def start(self) -> None:
-        self._thread.start()
+        self._instance.add_event_listener(self._run_id, self._on_event)
 
     def finish(self) -> None:
-        self._done.set()
-        self._thread.join(timeout=30)
-        self._drain()  # whatever arrived after the last poll
+        with self._lock:  # an event being tallied is printed before the summary
+            pass
 
-    def _loop(self) -> None:
-        while not self._done.wait(0.5):
-            try:
-                self._drain()
-            except Exception:
-                continue
-
-    def _drain(self) -> None:
+    def _on_event(self, entry: Any) -> None:
         import dagster as dg
 
-        while True:
-            connection = self._instance.get_records_for_run(
-                self._run_id, cursor=self._cursor, limit=500
-            )
-            for record in connection.records:
-                event = record.event_log_entry.dagster_event
-                if event is not None:
-                    _tally_event(self._tally, event, dg)
-            self._cursor = connection.cursor
-            if not connection.has_more:
-                return
+        event = getattr(entry, "dagster_event", None)
+        if event is None:
+            return
+        with self._lock, contextlib.suppress(Exception):
+            _tally_event(self._tally, event, dg)
 
 
 def _tally_event(tally: RunTally, event: Any, dg: Any) -> None:
@@ -261,6 +262,20 @@ def _tally_event(tally: RunTally, event: Any, dg: Any) -> None:
     elif kind == dg.DagsterEventType.STEP_FAILURE:
         error = getattr(event.event_specific_data, "error", None)
         tally.step_failed(event.step_key or "?", getattr(error, "message", "") or "")
+
+
+def _warm_dbt_for(artifacts: CompiledArtifacts) -> contextlib.AbstractContextManager[None]:
+    """A warm dbt server (:mod:`floe_orchestrator_dagster.dbt_warm`) when the product runs dbt.
+
+    Started before the definitions are built, so dbt's imports overlap Dagster's. A run that
+    goes through the webserver does not use it (the server stops when ``floe run`` ends).
+    """
+    from floe_orchestrator_dagster.dbt_warm import dbt_executable, warm_dbt
+
+    if not any(not t.is_ephemeral for t in artifacts.transforms):
+        return contextlib.nullcontext()
+    adapters = sorted({t.type for t in artifacts.compute_targets})
+    return warm_dbt(dbt_executable(), adapters)
 
 
 # Through the webserver -----------------------------------------------------------------------

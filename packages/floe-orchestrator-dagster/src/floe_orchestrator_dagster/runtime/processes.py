@@ -45,6 +45,7 @@ __all__ = [
     "PORT_CHECK_BUDGET_S",
     "become_subreaper",
     "check_port_free",
+    "die_with_parent",
     "group_members",
     "listener_pids",
     "port_holder",
@@ -83,6 +84,11 @@ def _die_with_parent(libc: ctypes.CDLL | None, parent: int) -> Callable[[], None
     return preexec
 
 
+def die_with_parent() -> Callable[[], None]:
+    """A ``preexec_fn`` making the child get SIGTERM when this process dies (Linux)."""
+    return _die_with_parent(_libc(), os.getpid())
+
+
 def spawn(
     command: Sequence[str], *, env: Mapping[str, str], cwd: Path, log: Path
 ) -> subprocess.Popen[bytes]:
@@ -97,7 +103,7 @@ def spawn(
             stdout=handle,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent(_libc(), os.getpid()),  # noqa: PLW1509
+            preexec_fn=die_with_parent(),  # noqa: PLW1509
         )
 
 
