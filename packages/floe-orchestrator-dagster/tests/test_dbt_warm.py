@@ -221,3 +221,30 @@ def test_the_server_dies_with_the_process_that_started_it(tmp_path: Path) -> Non
     owner.kill()
     owner.wait(timeout=10)
     assert _gone(pid, within=10)
+
+
+def test_dbt_output_never_waits_for_a_slow_reader_and_keeps_every_line_in_order() -> None:
+    import threading
+
+    from floe_orchestrator_dagster.dbt_warm import _UnblockedStdout
+
+    read_end, write_end = os.pipe()
+    out = _UnblockedStdout(write_end)
+    lines = [f'{{"n": {i}, "pad": "{"x" * 200}"}}\n' for i in range(10_000)]  # ~2 MB
+    writer = threading.Thread(target=lambda: [out.write(line) for line in lines])
+    writer.start()
+    writer.join(timeout=30)  # the pipe holds 64 KiB and nobody reads yet
+    assert not writer.is_alive()
+    received: list[bytes] = []
+
+    def read() -> None:
+        while chunk := os.read(read_end, 65536):
+            received.append(chunk)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    out.close()  # returns once everything is in the pipe
+    os.close(write_end)
+    reader.join(timeout=30)
+    os.close(read_end)
+    assert b"".join(received).decode() == "".join(lines)

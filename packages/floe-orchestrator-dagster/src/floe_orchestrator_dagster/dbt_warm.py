@@ -22,8 +22,10 @@ gets Ctrl-C.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import importlib
+import io
 import json
 import os
 import shutil
@@ -208,6 +210,7 @@ def _run_command(connection: socket.socket, request: dict[str, object], fds: lis
         os.chdir(str(request["cwd"]))
         watcher = threading.Thread(target=_watch_client, args=(connection, finished), daemon=True)
         watcher.start()
+        sys.stdout = _UnblockedStdout(1)
         code = _dbt_main([str(a) for a in request["argv"]])  # type: ignore[attr-defined]
     except BaseException as exc:  # report, then exit like a dbt that crashed
         with contextlib.suppress(Exception):
@@ -216,11 +219,75 @@ def _run_command(connection: socket.socket, request: dict[str, object], fds: lis
         finished.set()  # the client leaves once it has the status: that is no interrupt
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         with contextlib.suppress(Exception):
-            sys.stdout.flush()
+            sys.stdout.close()  # everything dbt wrote is in the pipe before the status is sent
             sys.stderr.flush()
         with contextlib.suppress(OSError):
             dbt_warm_client.send_frame(connection, json.dumps({"exit": code}).encode())
     return code
+
+
+class _UnblockedStdout(io.TextIOBase):
+    """dbt's standard output, written to ``fd`` by a thread of its own.
+
+    dbt's threads log through one lock-guarded stream; when whoever reads the pipe (the run
+    process, storing Dagster events) falls behind and the pipe's 64 KiB fill up, the thread
+    holding the lock blocks in ``write`` and every dbt thread waits behind it. Here a write
+    only queues the text: dbt runs at its own pace, the reader catches up, the order of the
+    lines is kept, and :meth:`close` returns once everything is written.
+    """
+
+    encoding = "utf-8"
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._pending: collections.deque[str] = collections.deque()
+        self._ready = threading.Condition()
+        self._closing = False
+        self._writer = threading.Thread(target=self._drain, name="floe-dbt-stdout", daemon=True)
+        self._writer.start()
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        with self._ready:
+            self._pending.append(text)
+            self._ready.notify()
+        return len(text)
+
+    def flush(self) -> None:
+        """Nothing to wait for: lines reach the pipe in order as soon as it takes them."""
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        with self._ready:
+            self._closing = True
+            self._ready.notify()
+        self._writer.join()
+        super().close()
+
+    def _drain(self) -> None:
+        while True:
+            with self._ready:
+                while not self._pending and not self._closing:
+                    self._ready.wait()
+                chunk = "".join(self._pending)
+                self._pending.clear()
+                done = self._closing
+            data = chunk.encode("utf-8", "replace")
+            with contextlib.suppress(OSError):  # a reader that is gone takes nothing more
+                while data:
+                    data = data[os.write(self._fd, data) :]
+            if done and not self._pending:
+                return
 
 
 def _dbt_main(argv: list[str]) -> int:
