@@ -144,6 +144,22 @@ def test_without_a_server_the_client_runs_the_real_dbt(tmp_path: Path) -> None:
     assert "Core:" in done.stdout
 
 
+def test_a_server_that_died_leaves_the_command_to_the_real_dbt() -> None:
+    assert DBT is not None
+    with dbt_warm.WarmDbt(DBT) as server:
+        os.kill(server.pid, signal.SIGKILL)
+        server._server.wait(timeout=10)  # reaped: nobody listens on the socket any more
+        done = subprocess.run(
+            [str(server.client), "--version"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    assert "Core:" in done.stdout
+
+
 def _start_sleeper(project: Path, server: dbt_warm.WarmDbt) -> tuple[subprocess.Popen[str], int]:
     client = subprocess.Popen(
         [

@@ -102,7 +102,7 @@ def dbt_resource(
         project_dir=str(project_dir),
         profiles_dir=profiles_dir,
         target=target.dbt_target or artifacts.dbt.target,
-        dbt_executable=warm if warm is not None and _is_own_dbt(executable) else executable,
+        dbt_executable=warm if warm is not None and dbt_warm.is_own_dbt(executable) else executable,
     )
 
 
@@ -142,12 +142,3 @@ class FloeDbtCliResource(DbtCliResource):
 def _warm_client_resolved() -> str | None:
     client = dbt_warm.client_executable()
     return str(Path(client).resolve()) if client else None
-
-
-def _is_own_dbt(executable: str) -> bool:
-    """Whether ``executable`` is the ``dbt`` beside this interpreter (the one a warm server
-    imports); a ``dbt`` from elsewhere on PATH is run as it is."""
-    try:
-        return Path(executable).resolve() == Path(sys.executable).with_name("dbt").resolve()
-    except OSError:
-        return False

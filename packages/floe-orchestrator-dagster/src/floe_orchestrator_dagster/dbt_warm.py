@@ -42,7 +42,15 @@ from pathlib import Path
 from floe_orchestrator_dagster import dbt_warm_client
 from floe_orchestrator_dagster.dbt_warm_client import ENV_FALLBACK, ENV_SOCKET
 
-__all__ = ["ENV_CLIENT", "WarmDbt", "client_executable", "dbt_executable", "serve", "warm_dbt"]
+__all__ = [
+    "ENV_CLIENT",
+    "WarmDbt",
+    "client_executable",
+    "dbt_executable",
+    "is_own_dbt",
+    "serve",
+    "warm_dbt",
+]
 
 #: Environment variable naming the client launcher of the active warm server.
 ENV_CLIENT = "FLOE_DBT_WARM_CLIENT"
@@ -68,6 +76,15 @@ def dbt_executable() -> str | None:
         return found
     beside = Path(sys.executable).with_name("dbt")
     return str(beside) if beside.is_file() and os.access(beside, os.X_OK) else None
+
+
+def is_own_dbt(executable: str) -> bool:
+    """Whether ``executable`` is the ``dbt`` beside this interpreter (the one a warm server
+    imports); a ``dbt`` from elsewhere on PATH is run as it is."""
+    try:
+        return Path(executable).resolve() == Path(sys.executable).with_name("dbt").resolve()
+    except OSError:
+        return False
 
 
 def client_executable() -> str | None:
@@ -117,6 +134,9 @@ class WarmDbt:
             pass_fds=(self._listener.fileno(),),
             preexec_fn=die_with_parent(),  # noqa: PLW1509
         )
+        # Only the server holds the listening socket now: once it is gone, a client's connect
+        # is refused and the client runs the real dbt instead of waiting for an answer.
+        self._listener.close()
         self._previous = {k: os.environ.get(k) for k in (ENV_SOCKET, ENV_FALLBACK, ENV_CLIENT)}
         os.environ[ENV_SOCKET] = str(self.socket_path)
         os.environ[ENV_FALLBACK] = dbt_executable
@@ -140,7 +160,6 @@ class WarmDbt:
             except subprocess.TimeoutExpired:
                 self._server.kill()
                 self._server.wait()
-        self._listener.close()
         shutil.rmtree(self._folder, ignore_errors=True)
 
     def __enter__(self) -> WarmDbt:
@@ -152,8 +171,14 @@ class WarmDbt:
 
 @contextlib.contextmanager
 def warm_dbt(dbt_executable: str | None, adapters: Sequence[str] = ()) -> Iterator[None]:
-    """A :class:`WarmDbt` for the block; nothing when there is no ``dbt`` or it cannot start."""
-    if dbt_executable is None or not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
+    """A :class:`WarmDbt` for the block; nothing when ``dbt_executable`` is not this
+    environment's own ``dbt`` (the server could only import ours), or it cannot start."""
+    if (
+        dbt_executable is None
+        or not is_own_dbt(dbt_executable)
+        or not hasattr(os, "fork")
+        or not hasattr(socket, "AF_UNIX")
+    ):
         yield
         return
     try:

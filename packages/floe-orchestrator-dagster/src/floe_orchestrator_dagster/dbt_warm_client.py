@@ -10,8 +10,9 @@ milliseconds (``python -S``). It behaves like ``dbt`` to whoever starts it (dags
 2. sends its arguments, working directory and environment, and its own stdin/stdout/stderr
    (``SCM_RIGHTS``): the dbt process the server forks writes straight into the pipe dagster-dbt
    reads, exactly as a ``dbt`` process would;
-3. forwards SIGINT/SIGTERM to that dbt process, and exits with dbt's exit status. If the dbt
-   process disappears without one (killed), it exits with 2 and says so on stderr.
+3. forwards SIGINT/SIGTERM to that dbt process, and exits with dbt's exit status. If the
+   server goes away before a dbt process started for the command, it runs the real ``dbt``;
+   if the dbt process disappears without a status (killed), it exits with 2 and says so.
 """
 
 from __future__ import annotations
@@ -92,11 +93,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, forward)
     while True:
-        frame = read_frame(sock)
+        try:
+            frame = read_frame(sock)
+        except OSError:  # the server went away while the command was queued
+            frame = None
         if frame is None:
+            if not child:  # no dbt was started for this command: run the real one
+                sock.close()
+                _fallback(args)
             sys.stderr.write(
                 "floe: the dbt process of the warm dbt server ended without an exit status "
-                f"(pid {child[0] if child else 'unknown'}); see its log in the target folder\n"
+                f"(pid {child[0]}); see dbt.log in the target folder\n"
             )
             return 2
         message = json.loads(frame[0])
