@@ -235,7 +235,7 @@ def _materialization(run_id: str, name: str) -> Any:
     from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
     from dagster._core.events.log import EventLogEntry
 
-    return EventLogEntry(
+    return EventLogEntry(  # type: ignore[no-untyped-call]
         error_info=None,
         level="debug",
         user_message="",
