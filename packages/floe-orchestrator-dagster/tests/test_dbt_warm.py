@@ -70,11 +70,9 @@ def _client(server: dbt_warm.WarmDbt) -> str:
     return client
 
 
-def test_a_command_through_the_warm_server_is_dbt_in_a_process_of_its_own(
-    project: Path, server: dbt_warm.WarmDbt
-) -> None:
-    done = subprocess.run(
-        [_client(server), "build", "--project-dir", str(project)],
+def _build(dbt: str, project: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [dbt, "build", "--project-dir", str(project)],
         cwd=project,
         env=_env(project),
         capture_output=True,
@@ -82,6 +80,12 @@ def test_a_command_through_the_warm_server_is_dbt_in_a_process_of_its_own(
         timeout=120,
         check=False,
     )
+
+
+def test_a_command_through_the_warm_server_is_dbt_in_a_process_of_its_own(
+    project: Path, server: dbt_warm.WarmDbt
+) -> None:
+    done = _build(_client(server), project)
     assert done.returncode == 0, done.stdout + done.stderr
     events = _events(done.stdout)
     nodes = {
@@ -99,26 +103,9 @@ def test_a_command_through_the_warm_server_is_dbt_in_a_process_of_its_own(
 
 def test_exit_status_is_dbt_s_own(project: Path, server: dbt_warm.WarmDbt) -> None:
     (project / "models" / "broken.sql").write_text("select * from no_such_table\n")
-    command = ["build", "--project-dir", str(project)]
-    warm = subprocess.run(
-        [_client(server), *command],
-        cwd=project,
-        env=_env(project),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    warm = _build(_client(server), project)
     assert DBT is not None
-    plain = subprocess.run(
-        [DBT, *command],
-        cwd=project,
-        env=_env(project),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    plain = _build(DBT, project)
     assert plain.returncode == 1
     assert warm.returncode == plain.returncode
     assert any(
@@ -127,21 +114,24 @@ def test_exit_status_is_dbt_s_own(project: Path, server: dbt_warm.WarmDbt) -> No
     )
 
 
+def _assert_real_dbt_answers(client: Path, env: dict[str, str] | None = None) -> None:
+    done = subprocess.run(
+        [str(client), "--version"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Core:" in done.stdout
+
+
 def test_without_a_server_the_client_runs_the_real_dbt(tmp_path: Path) -> None:
     assert DBT is not None
     with dbt_warm.WarmDbt(DBT) as server:
-        client = str(server.client)
         env = {**os.environ, ENV_SOCKET: str(tmp_path / "gone.sock"), ENV_FALLBACK: DBT}
-        done = subprocess.run(
-            [client, "--version"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    assert done.returncode == 0, done.stderr
-    assert "Core:" in done.stdout
+        _assert_real_dbt_answers(server.client, env)
 
 
 def test_a_server_that_died_leaves_the_command_to_the_real_dbt() -> None:
@@ -149,15 +139,7 @@ def test_a_server_that_died_leaves_the_command_to_the_real_dbt() -> None:
     with dbt_warm.WarmDbt(DBT) as server:
         os.kill(server.pid, signal.SIGKILL)
         server._server.wait(timeout=10)  # reaped: nobody listens on the socket any more
-        done = subprocess.run(
-            [str(server.client), "--version"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    assert done.returncode == 0, done.stderr
-    assert "Core:" in done.stdout
+        _assert_real_dbt_answers(server.client)
 
 
 def _start_sleeper(project: Path, server: dbt_warm.WarmDbt) -> tuple[subprocess.Popen[str], int]:
