@@ -123,13 +123,13 @@ class FloeDbtCliResource(DbtCliResource):
 
         from packaging import version
 
-        own = Path(sys.executable).with_name("dbt")
-        try:
-            executable = Path(self.dbt_executable).resolve()
-            if executable == own.resolve() or str(executable) == _warm_client_resolved():
+        if dbt_warm.is_own_dbt(self.dbt_executable) or (
+            self.dbt_executable == dbt_warm.client_executable()
+        ):
+            try:
                 return version.parse(installed_version("dbt-core"))
-        except (OSError, PackageNotFoundError):
-            pass
+            except PackageNotFoundError:
+                pass
         return super()._cli_version
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> Any:  # dagster-dbt 0.27+
@@ -137,8 +137,3 @@ class FloeDbtCliResource(DbtCliResource):
 
     def _initialize_adapter(self, cli_vars: Any) -> Any:  # dagster-dbt 0.26
         return None
-
-
-def _warm_client_resolved() -> str | None:
-    client = dbt_warm.client_executable()
-    return str(Path(client).resolve()) if client else None

@@ -311,7 +311,7 @@ class _UnblockedStdout(io.TextIOBase):
             with contextlib.suppress(OSError):  # a reader that is gone takes nothing more
                 while data:
                     data = data[os.write(self._fd, data) :]
-            if done and not self._pending:
+            if done:  # close() comes after dbt's last write
                 return
 
 

@@ -139,18 +139,30 @@ class DagsterRunLauncher(RunLauncher):
         from floe_orchestration_core.artifacts import load_artifacts
 
         artifacts = load_artifacts(workspace.artifacts_path)
-        with _warm_dbt_for(artifacts):
-            return self._run_with(workspace, artifacts, selection, wait, progress)
+        recorded = running_webserver(workspace)
+        # In-process only: started before the definitions are built, so dbt's imports overlap
+        # Dagster's. A run through the webserver is executed by the daemon's run workers.
+        warm = _warm_dbt_for(artifacts) if recorded is None else contextlib.nullcontext()
+        with warm:
+            return self._run_with(
+                workspace,
+                artifacts,
+                recorded=recorded,
+                selection=selection,
+                wait=wait,
+                progress=progress,
+            )
 
     def _run_with(
         self,
         workspace: ProductWorkspace,
         artifacts: CompiledArtifacts,
+        *,
+        recorded: state.RuntimeState | None,
         selection: str | None,
         wait: bool,
         progress: Progress,
     ) -> RunSummary:
-        recorded = running_webserver(workspace)
         keys: list[dg.AssetKey] | None = None
         defs: dg.Definitions | None = None
         if selection is not None or recorded is None:
@@ -265,11 +277,8 @@ def _tally_event(tally: RunTally, event: Any, dg: Any) -> None:
 
 
 def _warm_dbt_for(artifacts: CompiledArtifacts) -> contextlib.AbstractContextManager[None]:
-    """A warm dbt server (:mod:`floe_orchestrator_dagster.dbt_warm`) when the product runs dbt.
-
-    Started before the definitions are built, so dbt's imports overlap Dagster's. A run that
-    goes through the webserver does not use it (the server stops when ``floe run`` ends).
-    """
+    """A warm dbt server (:mod:`floe_orchestrator_dagster.dbt_warm`) when the product runs dbt
+    (it stops when ``floe run`` ends)."""
     from floe_orchestrator_dagster.dbt_warm import dbt_executable, warm_dbt
 
     if not any(not t.is_ephemeral for t in artifacts.transforms):
