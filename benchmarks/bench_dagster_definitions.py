@@ -282,7 +282,10 @@ def compile_floe_artifacts(project_dir: Path) -> float:
     afresh on every benchmark run, so it always matches the installed floe and the manifest.
     """
     from floe_orchestration_core.compile import compile_artifacts
-    from floe_orchestration_core.slim_manifest import slim_manifest_path_for, write_slim_manifest
+    from floe_orchestration_core.compile.slim_manifest import (
+        slim_manifest_path_for,
+        write_slim_manifest,
+    )
 
     started = time.perf_counter()
     manifest = project_dir / "target" / "manifest.json"

@@ -33,8 +33,7 @@ import dagster as dg
 import pytest
 
 from floe_orchestration_core.artifacts import CompiledArtifacts, load_artifacts
-from floe_orchestration_core.lineage import LineageBackendPlugin
-from floe_orchestration_core.lineage_events import LineageEvent, RunState
+from floe_orchestration_core.lineage import LineageBackendPlugin, LineageEvent, RunState
 from floe_orchestration_core.plugin import PluginMetadata
 from floe_orchestration_core.testing import InMemoryLineageBackend
 from floe_orchestrator_dagster.lineage_runtime import RunLineage

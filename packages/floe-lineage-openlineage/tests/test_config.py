@@ -122,7 +122,7 @@ def test_a_relative_log_file_starts_from_base_dir_and_its_folder_is_created(
     tmp_path: Path,
 ) -> None:
     from floe_lineage_openlineage.backend import OpenLineageBackend
-    from floe_orchestration_core.lineage_events import LineageEvent, new_run_id
+    from floe_orchestration_core.lineage import LineageEvent, new_run_id
 
     backend = OpenLineageBackend(
         transport={"type": "file", "log_file_path": ".floe/lineage/events.jsonl", "append": True},

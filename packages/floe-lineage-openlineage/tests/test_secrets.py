@@ -68,8 +68,8 @@ def test_no_secret_reaches_events_or_logs(
 
 def test_a_password_in_a_compute_target_never_reaches_exported_lineage(tmp_path: Path) -> None:
     from floe_orchestration_core.artifacts import ComputeTarget
-    from floe_orchestration_core.lineage_design import StaticJob
-    from floe_orchestration_core.lineage_naming import dataset_for_relation
+    from floe_orchestration_core.lineage.design import StaticJob
+    from floe_orchestration_core.lineage.naming import dataset_for_relation
 
     target = ComputeTarget(
         name="pg",

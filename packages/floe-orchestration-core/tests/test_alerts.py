@@ -10,19 +10,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from floe_orchestration_core.alert_channels import (
-    ConsoleChannel,
-    EmailChannel,
-    WebhookChannel,
-    channels_from_config,
-)
 from floe_orchestration_core.alerts import (
     Alert,
     AlertDeliveryError,
     AlertDispatcher,
     ChannelLimits,
+    ConsoleChannel,
+    EmailChannel,
     JsonFileAlertState,
     MemoryAlertState,
+    WebhookChannel,
+    channels_from_config,
     slow_run_verdict,
 )
 from floe_orchestration_core.artifacts import (

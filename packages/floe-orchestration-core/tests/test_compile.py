@@ -16,8 +16,8 @@ import pytest
 from floe_orchestration_core import __version__
 from floe_orchestration_core.artifacts import CompiledArtifacts, QualityCheck, Severity
 from floe_orchestration_core.compile import compile_artifacts
+from floe_orchestration_core.compile.product import load_product_spec
 from floe_orchestration_core.errors import CompileError, ProductSpecError
-from floe_orchestration_core.product import load_product_spec
 
 FIXTURES = Path(__file__).parent / "fixtures"
 WHEN = datetime(2026, 1, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Cron parsing and calendar matching (floe_orchestration_core.cron)."""
+"""Cron parsing and calendar matching (floe_orchestration_core.scheduling.cron)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 import pytest
 
-from floe_orchestration_core.cron import FORMAT_HELP, MACROS, CronExpression, parse_cron
 from floe_orchestration_core.errors import InvalidCronError, SchedulingError
+from floe_orchestration_core.scheduling.cron import FORMAT_HELP, MACROS, CronExpression, parse_cron
 
 ALL_MINUTES = frozenset(range(60))
 ALL_HOURS = frozenset(range(24))

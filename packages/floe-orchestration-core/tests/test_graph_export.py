@@ -7,7 +7,7 @@ import json
 import pytest
 
 from floe_orchestration_core.graph import TransformGraph
-from floe_orchestration_core.graph_export import mermaid_ids
+from floe_orchestration_core.graph.export import mermaid_ids
 from floe_orchestration_core.testing.factories import make_transform
 
 

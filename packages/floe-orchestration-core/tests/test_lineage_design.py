@@ -14,8 +14,8 @@ from floe_orchestration_core.artifacts import (
     PythonAssetConfig,
 )
 from floe_orchestration_core.errors import LineageError
-from floe_orchestration_core.lineage import LineageBackendPlugin, NoOpLineageBackend
-from floe_orchestration_core.lineage_design import (
+from floe_orchestration_core.lineage import Dataset, LineageBackendPlugin, NoOpLineageBackend
+from floe_orchestration_core.lineage.design import (
     StaticJob,
     asset_job_name,
     dbt_test_job_name,
@@ -23,7 +23,6 @@ from floe_orchestration_core.lineage_design import (
     run_job_name,
     transform_job_name,
 )
-from floe_orchestration_core.lineage_events import Dataset
 from floe_orchestration_core.testing.factories import make_artifacts, make_source, make_transform
 from floe_orchestration_core.testing.strategies import artifacts as artifacts_strategy
 

@@ -27,7 +27,7 @@ from floe_orchestration_core.lineage import (
     RunState,
     new_run_id,
 )
-from floe_orchestration_core.lineage_events import _RunIdGenerator
+from floe_orchestration_core.lineage.events import _RunIdGenerator
 from floe_orchestration_core.plugin import PluginMetadata
 
 LOGGER = "floe_orchestration_core.lineage"

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from floe_orchestration_core.compile.manifest import load_manifest, parse_manifest
 from floe_orchestration_core.errors import CompileError
-from floe_orchestration_core.manifest import load_manifest, parse_manifest
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHAPES = ["v4", "v5", "v7", "v10", "v12", "fusion"]

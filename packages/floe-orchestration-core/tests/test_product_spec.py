@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from floe_orchestration_core.errors import ProductSpecError
-from floe_orchestration_core.product import (
+from floe_orchestration_core.compile.product import (
     FileArrivalSensorSpec,
     FloeProductSpec,
     RunFailureSensorSpec,
@@ -17,6 +16,7 @@ from floe_orchestration_core.product import (
     parse_product_spec_text,
     read_product_spec_file,
 )
+from floe_orchestration_core.errors import ProductSpecError
 
 FULL_SPEC = """\
 name: retail-analytics

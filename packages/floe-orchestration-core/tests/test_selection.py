@@ -6,7 +6,7 @@ import pytest
 
 from floe_orchestration_core.errors import SelectionError
 from floe_orchestration_core.graph import TransformGraph
-from floe_orchestration_core.selection import SUPPORTED_METHODS, parse_selector
+from floe_orchestration_core.graph.selection import SUPPORTED_METHODS, parse_selector
 from floe_orchestration_core.testing.factories import make_transform
 
 

@@ -19,8 +19,7 @@ import dagster as dg
 import pytest
 
 from floe_orchestration_core.artifacts import CompiledArtifacts, LineageSettings
-from floe_orchestration_core.lineage import LineageBackendPlugin
-from floe_orchestration_core.lineage_events import LineageEvent, ParentRun, RunState
+from floe_orchestration_core.lineage import LineageBackendPlugin, LineageEvent, ParentRun, RunState
 from floe_orchestration_core.plugin import PluginMetadata
 from floe_orchestration_core.testing import InMemoryLineageBackend
 from floe_orchestration_core.testing.factories import make_artifacts, make_source, make_transform

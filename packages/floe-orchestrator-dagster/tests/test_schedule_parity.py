@@ -22,9 +22,9 @@ import pytest
 from dagster._utils.schedules import is_valid_cron_string
 from hypothesis import given, settings
 
-from floe_orchestration_core.cron import FORMAT_HELP
 from floe_orchestration_core.errors import InvalidCronError, InvalidTimezoneError
 from floe_orchestration_core.scheduling import validate_cron, validate_timezone
+from floe_orchestration_core.scheduling.cron import FORMAT_HELP
 from floe_orchestration_core.testing.strategies import crons
 from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
 

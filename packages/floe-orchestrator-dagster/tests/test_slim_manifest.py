@@ -19,13 +19,13 @@ import pytest
 
 from floe_orchestration_core.artifacts import CompiledArtifacts
 from floe_orchestration_core.compile import compile_artifacts
-from floe_orchestration_core.graph import TransformGraph
-from floe_orchestration_core.slim_manifest import (
+from floe_orchestration_core.compile.slim_manifest import (
     CHECKSUM_KEY,
     DROPPED_NODE_KEYS,
     slim_manifest_path_for,
     write_slim_manifest,
 )
+from floe_orchestration_core.graph import TransformGraph
 from floe_orchestrator_dagster.config import DagsterAdapterConfig
 from floe_orchestrator_dagster.dbt_manifest import _SLIM_CHECKSUM_KEY, ProjectManifest
 from floe_orchestrator_dagster.dbt_nodes import UNREAD_KEYS

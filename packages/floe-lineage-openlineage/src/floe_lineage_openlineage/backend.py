@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
     from floe_lineage_openlineage.delivery import DeliveryQueue
     from floe_lineage_openlineage.mapping import EventMapper
-    from floe_orchestration_core.lineage_design import StaticJob
+    from floe_orchestration_core.lineage.design import StaticJob
 
 __all__ = ["OpenLineageBackend"]
 
@@ -238,7 +238,7 @@ class OpenLineageBackend(LineageBackendPlugin):
         """Each job as an OpenLineage ``JobEvent`` dict (the client's serialisation)."""
         from openlineage.client.serde import Serde
 
-        from floe_orchestration_core.lineage_design import StaticJob
+        from floe_orchestration_core.lineage.design import StaticJob
 
         now = datetime.now(UTC)
         events = []

@@ -2,17 +2,17 @@
 
 :class:`EventMapper` maps
 
-- a :class:`~floe_orchestration_core.lineage_events.LineageEvent` to a ``RunEvent``:
+- a :class:`~floe_orchestration_core.lineage.LineageEvent` to a ``RunEvent``:
   ``eventType`` the event's state, ``eventTime`` its aware timestamp in ISO 8601,
   ``run.runId`` its UUID (a UUIDv7 from ``new_run_id``), ``job`` its namespace and name
   (passed through: the emitter follows the naming convention of
-  :mod:`floe_orchestration_core.lineage_design`), ``inputs``/``outputs`` its datasets.
+  :mod:`floe_orchestration_core.lineage.design`), ``inputs``/``outputs`` its datasets.
   Run facets: the event's own run facets; ``processing_engine`` (floe and its version,
   this package as the adapter) unless the emitter gave one; ``parent``
   (``ParentRunFacet``) from ``event.parent`` and ``errorMessage`` (``ErrorMessageRunFacet``:
   message, programming language, stack trace) from ``event.error``, which win over run
   facets of the same name.
-- a :class:`~floe_orchestration_core.lineage_design.StaticJob` to a ``JobEvent`` (static,
+- a :class:`~floe_orchestration_core.lineage.design.StaticJob` to a ``JobEvent`` (static,
   design-time lineage: a job and its datasets, no run), stamped with the export time.
 
 Facets are converted by :class:`~floe_lineage_openlineage.facets.FacetMapper`. The producer
@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 
     from openlineage.client.facet_v2 import RunFacet
 
-    from floe_orchestration_core.lineage_design import StaticJob
-    from floe_orchestration_core.lineage_events import Dataset, LineageEvent
+    from floe_orchestration_core.lineage import Dataset, LineageEvent
+    from floe_orchestration_core.lineage.design import StaticJob
 
 __all__ = ["EventMapper"]
 

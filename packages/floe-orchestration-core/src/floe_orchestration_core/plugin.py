@@ -39,9 +39,14 @@ Implementer's checklist (for an orchestrator adapter):
 Validation is idempotent: every public method called twice with the same arguments gives an
 equal result or the same error message.
 
+The port is split by responsibility: :mod:`~floe_orchestration_core.plugin_metadata`
+(what a plugin declares), :mod:`~floe_orchestration_core.plugin_config` (its ``config_model``)
+and :mod:`~floe_orchestration_core.plugin_capabilities` (the optional capability ports); this
+module holds the template methods and re-exports :class:`PluginMetadata` and :class:`Capability`.
+
 Import cost: every adapter's plugin module imports this one, and the registry imports it to
 load a plugin, so at module level it imports only the standard library, ``errors``,
-``plugin_metadata`` (itself standard library only) and ``FLOE_API_VERSION``. Pydantic,
+``FLOE_API_VERSION`` and the three modules above (themselves standard library only). Pydantic,
 OpenTelemetry, attrs, networkx and the other core modules are imported inside the methods that
 use them (``tests/test_plugin_imports.py`` guards this).
 """
@@ -56,7 +61,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from floe_orchestration_core import FLOE_API_VERSION
+from floe_orchestration_core import FLOE_API_VERSION, plugin_config
 from floe_orchestration_core.errors import (
     ConnectivityError,
     FloeError,
@@ -64,6 +69,7 @@ from floe_orchestration_core.errors import (
     PluginError,
     SchedulingError,
 )
+from floe_orchestration_core.plugin_capabilities import CapabilityPorts, check_capabilities
 from floe_orchestration_core.plugin_metadata import Capability, PluginMetadata
 
 if TYPE_CHECKING:
@@ -78,10 +84,8 @@ if TYPE_CHECKING:
     from floe_orchestration_core.artifacts import CompiledArtifacts, TransformConfig
     from floe_orchestration_core.connectivity import Deadline, ValidationResult
     from floe_orchestration_core.graph import TransformGraph
-    from floe_orchestration_core.lineage import LineageBackendPlugin
-    from floe_orchestration_core.lineage_events import Dataset, ErrorInfo, RunState
+    from floe_orchestration_core.lineage import Dataset, ErrorInfo, LineageBackendPlugin, RunState
     from floe_orchestration_core.resources import ResourceSpec
-    from floe_orchestration_core.runtime import LocalRuntime, RunLauncher
 
 __all__ = [
     "DEFAULT_LINEAGE_NAMESPACE",
@@ -92,7 +96,6 @@ __all__ = [
 
 _T = TypeVar("_T")
 _TRACER = "floe_orchestration_core.plugin"
-_IMPORT_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 _JOB_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 #: The lineage namespace used when no lineage backend is configured.
@@ -100,7 +103,7 @@ DEFAULT_LINEAGE_NAMESPACE = "floe"
 
 
 def _error_info(error: BaseException | ErrorInfo | str | None) -> ErrorInfo | None:
-    from floe_orchestration_core.lineage_events import ErrorInfo
+    from floe_orchestration_core.lineage import ErrorInfo
 
     if error is None or isinstance(error, ErrorInfo):
         return error
@@ -124,11 +127,14 @@ def _abstract_members(cls: type) -> list[str]:
     )
 
 
-class OrchestratorPlugin(ABC):
-    """The port every orchestrator adapter implements (see the module checklist)."""
+class OrchestratorPlugin(CapabilityPorts, ABC):
+    """The port every orchestrator adapter implements (see the module checklist).
+
+    The optional capability ports (``supports``, ``local_runtime``, ``run_launcher``) come from
+    :class:`~floe_orchestration_core.plugin_capabilities.CapabilityPorts`.
+    """
 
     metadata: ClassVar[PluginMetadata]
-    capabilities: ClassVar[frozenset[Capability]] = frozenset()
     config_model: ClassVar[type[BaseModel] | str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -143,33 +149,8 @@ class OrchestratorPlugin(ABC):
                 f"name='my_orchestrator', version='0.1.0', floe_api_version='{FLOE_API_VERSION}')"
                 f"; got {type(metadata).__name__}"
             )
-        capabilities = cls.capabilities
-        if not isinstance(capabilities, frozenset) or not all(
-            isinstance(c, Capability) for c in capabilities
-        ):
-            raise PluginError(
-                f"orchestrator plugin '{metadata.name}': 'capabilities' must be a frozenset of "
-                f"Capability members ({', '.join(c.value for c in Capability)}); "
-                f"got {capabilities!r}"
-            )
-        config_model = cls.config_model
-        if config_model is None:
-            return
-        if isinstance(config_model, str):
-            if not _IMPORT_PATH.fullmatch(config_model):
-                raise PluginError(
-                    f"orchestrator plugin '{metadata.name}': 'config_model' {config_model!r} is "
-                    "not an import path such as 'my_package.config:MyConfig'"
-                )
-            return
-        from pydantic import BaseModel
-
-        if not (isinstance(config_model, type) and issubclass(config_model, BaseModel)):
-            raise PluginError(
-                f"orchestrator plugin '{metadata.name}': 'config_model' must be a pydantic "
-                f"BaseModel subclass, its import path ('package.module:Model'), or None; "
-                f"got {config_model!r}"
-            )
+        check_capabilities(metadata.name, cls.capabilities)
+        plugin_config.check_declared(metadata.name, cls.config_model)
 
     @classmethod
     def resolve_config_model(cls) -> type[BaseModel] | None:
@@ -178,29 +159,7 @@ class OrchestratorPlugin(ABC):
         Raises :class:`PluginError` (cause chained) when the path cannot be imported or does
         not name a pydantic model.
         """
-        declared = cls.config_model
-        if not isinstance(declared, str):
-            return declared
-        import importlib
-
-        from pydantic import BaseModel
-
-        module_name, _, attribute = declared.partition(":")
-        try:
-            resolved: object = importlib.import_module(module_name)
-            for part in attribute.split("."):
-                resolved = getattr(resolved, part)
-        except (ImportError, AttributeError) as exc:
-            raise PluginError(
-                f"orchestrator plugin '{cls.metadata.name}': config_model {declared!r} cannot "
-                f"be imported ({type(exc).__name__}: {exc})"
-            ) from exc
-        if not (isinstance(resolved, type) and issubclass(resolved, BaseModel)):
-            raise PluginError(
-                f"orchestrator plugin '{cls.metadata.name}': config_model {declared!r} is "
-                f"{resolved!r}, not a pydantic BaseModel subclass"
-            )
-        return resolved
+        return plugin_config.resolve(cls.metadata.name, cls.config_model)
 
     def __init__(
         self,
@@ -213,42 +172,7 @@ class OrchestratorPlugin(ABC):
         self.set_lineage_backend(lineage_backend)
 
     def _validate_config(self, config: Mapping[str, Any] | BaseModel | None) -> BaseModel | None:
-        model = self.resolve_config_model()
-        name = self.metadata.name
-        if model is None:
-            if config is None or (isinstance(config, Mapping) and not config):
-                return None
-            raise PluginError(
-                f"orchestrator plugin '{name}' takes no configuration; remove its config "
-                f"(got {type(config).__name__})"
-            )
-        from pydantic import BaseModel
-        from pydantic import ValidationError as PydanticValidationError
-
-        from floe_orchestration_core.artifacts import format_pydantic_errors
-
-        if isinstance(config, model):
-            return config
-        if config is None:
-            config = {}
-        if isinstance(config, BaseModel):
-            config = config.model_dump(by_alias=True)
-        if not isinstance(config, Mapping):
-            raise PluginError(
-                f"orchestrator plugin '{name}': config must be a mapping or a "
-                f"{model.__name__}; got {type(config).__name__}"
-            )
-        try:
-            return model.model_validate(dict(config))
-        except PydanticValidationError as exc:
-            problems = format_pydantic_errors(exc)
-            listing = "; ".join(
-                f"{'config' if path == '$' else 'config.' + path}: {message}"
-                for path, message in problems
-            )
-            raise PluginError(
-                f"orchestrator plugin '{name}' has invalid configuration: {listing}"
-            ) from exc
+        return plugin_config.validate(self.metadata.name, self.resolve_config_model(), config)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, version={self.version!r})"
@@ -273,53 +197,6 @@ class OrchestratorPlugin(ABC):
     def config(self) -> BaseModel | None:
         """The validated configuration (an instance of ``config_model``), or None."""
         return self._config
-
-    def supports(self, capability: Capability | str) -> bool:
-        """Whether the plugin declares ``capability``; an unknown capability name is False."""
-        try:
-            return Capability(capability) in self.capabilities
-        except ValueError:
-            return False
-
-    # Optional capability ports -----------------------------------------------------------
-    def local_runtime(self) -> LocalRuntime:
-        """The :class:`~floe_orchestration_core.runtime.LocalRuntime` of this orchestrator.
-
-        Raises :class:`PluginError` unless the plugin declares ``Capability.LOCAL_RUNTIME``;
-        an adapter that declares it implements the ``_local_runtime()`` hook.
-        """
-        self._require(Capability.LOCAL_RUNTIME)
-        return self._call_hook("_local_runtime", self._local_runtime)
-
-    def run_launcher(self) -> RunLauncher:
-        """The :class:`~floe_orchestration_core.runtime.RunLauncher` of this orchestrator.
-
-        Raises :class:`PluginError` unless the plugin declares ``Capability.RUN_LAUNCHER``.
-        """
-        self._require(Capability.RUN_LAUNCHER)
-        return self._call_hook("_run_launcher", self._run_launcher)
-
-    def _require(self, capability: Capability) -> None:
-        if capability not in self.capabilities:
-            declared = ", ".join(sorted(c.value for c in self.capabilities)) or "none"
-            raise PluginError(
-                f"orchestrator plugin '{self.name}' does not provide {capability.value} (it "
-                f"declares: {declared}); select an orchestrator that does in manifest.yaml"
-            )
-
-    def _local_runtime(self) -> LocalRuntime:
-        """Hook of :meth:`local_runtime`; implement it when declaring LOCAL_RUNTIME."""
-        raise PluginError(
-            f"orchestrator plugin '{self.name}' declares local_runtime but does not implement "
-            "_local_runtime()"
-        )
-
-    def _run_launcher(self) -> RunLauncher:
-        """Hook of :meth:`run_launcher`; implement it when declaring RUN_LAUNCHER."""
-        raise PluginError(
-            f"orchestrator plugin '{self.name}' declares run_launcher but does not implement "
-            "_run_launcher()"
-        )
 
     # Lineage wiring --------------------------------------------------------------------
     @property
@@ -485,7 +362,7 @@ class OrchestratorPlugin(ABC):
         a backend is set; with no backend nothing else happens. Delivery problems never
         raise: the backend counts them in its stats.
         """
-        from floe_orchestration_core.lineage_events import LineageEvent, new_run_id
+        from floe_orchestration_core.lineage import LineageEvent, new_run_id
 
         event = LineageEvent(
             event_type=event_type,

@@ -16,7 +16,7 @@ same transforms and dependencies, and refused otherwise (:class:`DbtManifestErro
 differences: re-run ``floe compile``).
 
 **The slim manifest.** When ``floe compile`` wrote one (``artifacts.dbt.slim_manifest_path``,
-resolved like ``manifest_path``; :mod:`floe_orchestration_core.slim_manifest`) it is read
+resolved like ``manifest_path``; :mod:`floe_orchestration_core.compile.slim_manifest`) it is read
 instead of the full manifest — the same nodes minus keys nobody reads, a fraction of the size —
 as long as the full manifest is unchanged (its sha256 is still ``manifest_checksum``, checked
 without decoding it) or absent, and the slim manifest names that checksum
@@ -75,7 +75,8 @@ __all__ = ["DbtManifestError", "ProjectManifest", "resolve_manifest_path"]
 _LOG = logging.getLogger(__name__)
 
 
-#: ``metadata`` key of a slim manifest (``floe_orchestration_core.slim_manifest.CHECKSUM_KEY``).
+#: ``metadata`` key of a slim manifest
+#: (``floe_orchestration_core.compile.slim_manifest.CHECKSUM_KEY``).
 _SLIM_CHECKSUM_KEY = "floe_manifest_checksum"
 
 #: The top-level sections of ``manifest.json`` that :meth:`ProjectManifest.from_data` reads.

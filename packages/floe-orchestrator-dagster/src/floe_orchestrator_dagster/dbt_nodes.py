@@ -16,7 +16,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from floe_orchestration_core.artifacts import QualityCheck, SourceConfig, TransformConfig
-from floe_orchestration_core.slim_manifest import DROPPED_NODE_KEYS
+from floe_orchestration_core.compile.slim_manifest import DROPPED_NODE_KEYS
 
 __all__ = [
     "UNREAD_KEYS",

@@ -47,8 +47,8 @@ from floe_orchestration_core.artifacts import (
     SourceConfig,
     TransformConfig,
 )
-from floe_orchestration_core.lineage_events import Dataset, ParentRun, RunState, new_run_id
-from floe_orchestration_core.lineage_naming import dataset_for_file, dataset_for_relation
+from floe_orchestration_core.lineage import Dataset, ParentRun, RunState, new_run_id
+from floe_orchestration_core.lineage.naming import dataset_for_file, dataset_for_relation
 from floe_orchestrator_dagster.lineage_runtime import LineageEmitter, parent_run, redact, safe_error
 
 __all__ = ["DbtLineageTap", "ProductDatasets", "dbt_op_with_lineage", "stream_with_lineage"]

@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 
 import attrs
 
-from floe_orchestration_core.lineage_events import (
+from floe_orchestration_core.lineage import (
     Dataset,
     ErrorInfo,
     LineageEvent,
@@ -578,7 +578,7 @@ def python_asset_hook(
     ``outputs`` files and the tables of the dbt sources it ``produces``; the parent is the
     Dagster run of ``context``.
     """
-    from floe_orchestration_core.lineage_naming import dataset_for_file
+    from floe_orchestration_core.lineage.naming import dataset_for_file
 
     assets = AssetLineage(emitter)
 

@@ -29,7 +29,7 @@ from typing import Any, Final
 
 import dagster as dg
 
-from floe_orchestration_core.lineage_events import RunState
+from floe_orchestration_core.lineage import RunState
 from floe_orchestrator_dagster.lineage_runtime import (
     INLINE_TAG,
     LineageEmitter,

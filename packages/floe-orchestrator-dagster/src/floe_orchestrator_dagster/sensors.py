@@ -46,7 +46,6 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import dagster as dg
 
-from floe_orchestration_core.alert_channels import channels_from_config
 from floe_orchestration_core.alerts import (
     Alert,
     AlertChannel,
@@ -54,6 +53,7 @@ from floe_orchestration_core.alerts import (
     DispatchReport,
     JsonFileAlertState,
     MemoryAlertState,
+    channels_from_config,
 )
 from floe_orchestration_core.artifacts import (
     AssetCheckFailureSensor,

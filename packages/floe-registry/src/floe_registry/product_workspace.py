@@ -104,7 +104,7 @@ def _product_spec(product_dir: Path) -> tuple[Path | None, dict[str, Any]]:
     floe_yaml = product_dir / PRODUCT_FILE
     if not floe_yaml.is_file():
         return None, {}
-    from floe_orchestration_core.product import read_product_spec_file
+    from floe_orchestration_core.compile.product import read_product_spec_file
 
     spec, _ = read_product_spec_file(floe_yaml)
     return floe_yaml, {**spec.dbt.model_dump(), "name": spec.name}
@@ -226,7 +226,7 @@ def prepare_product(
 
 # Staleness -----------------------------------------------------------------------------------
 def _project_settings(project_dir: Path) -> dict[str, Any]:
-    from floe_orchestration_core.safe_yaml import load_yaml_mapping, read_bounded
+    from floe_orchestration_core.compile.safe_yaml import load_yaml_mapping, read_bounded
 
     path = project_dir / "dbt_project.yml"
     try:

@@ -108,7 +108,7 @@ def _run_compile(invocation: Invocation) -> int:
     )
     if args.output is not None and args.output != "-":
         # Code servers read this instead of the full manifest while that one is unchanged.
-        from floe_orchestration_core.slim_manifest import (
+        from floe_orchestration_core.compile.slim_manifest import (
             slim_manifest_path_for,
             write_slim_manifest,
         )

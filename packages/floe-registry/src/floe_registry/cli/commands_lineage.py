@@ -1,6 +1,6 @@
 """``floe lineage export``: a product's design-time lineage, before its first run.
 
-The jobs and datasets come from :func:`floe_orchestration_core.lineage_design.design_lineage`;
+The jobs and datasets come from :func:`floe_orchestration_core.lineage.design.design_lineage`;
 ``--format`` names the lineage backend (an entry point of ``floe.lineage_backends``, loaded
 through the registry like any plugin) whose ``export_design`` turns them into events, written
 one JSON object per line (JSON Lines) to ``-o FILE`` or stdout. With ``--format openlineage``
@@ -51,7 +51,7 @@ def _configure_export(parser: argparse.ArgumentParser) -> None:
 
 def _run_export(invocation: Invocation) -> int:
     from floe_orchestration_core.artifacts import load_artifacts
-    from floe_orchestration_core.lineage_design import design_lineage
+    from floe_orchestration_core.lineage.design import design_lineage
     from floe_registry.loading import load_lineage_backend
 
     args = invocation.args

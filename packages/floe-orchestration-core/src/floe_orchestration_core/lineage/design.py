@@ -28,7 +28,7 @@ Python asset        ``{product}.asset.{asset}`` (:func:`asset_job_name`)
 dbt test            ``{product}.test.{test}`` (:func:`dbt_test_job_name`)
 ==================  ===============================================
 
-Datasets are named by :mod:`floe_orchestration_core.lineage_naming`: tables on the compute
+Datasets are named by :mod:`floe_orchestration_core.lineage.naming`: tables on the compute
 target of the job that touches them (a source read by a transform lives on that transform's
 compute target; a source produced by a Python asset on the asset's ``compute``, else
 ``default_compute``), files under the ``file`` namespace. Relative DuckDB and file paths are
@@ -48,12 +48,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from floe_orchestration_core.lineage_events import (
+from floe_orchestration_core.lineage.events import (
     Dataset,
     _frozen_mapping,
     _non_empty,
     _to_datasets,
 )
+from floe_orchestration_core.lineage.naming import dataset_for_file, dataset_for_relation
 
 if TYPE_CHECKING:
     from floe_orchestration_core.artifacts import (
@@ -79,7 +80,7 @@ __all__ = [
 class StaticJob:
     """A job and the datasets it reads and writes, without a run (design-time lineage).
 
-    Validated like :class:`~floe_orchestration_core.lineage_events.LineageEvent`: names must
+    Validated like :class:`~floe_orchestration_core.lineage.events.LineageEvent`: names must
     be non-empty strings, ``inputs``/``outputs`` iterables of :class:`Dataset`, and
     ``job_facets`` a mapping (stored read-only).
     """
@@ -157,8 +158,6 @@ class _Designer:
         return self.targets.get(name or self.artifacts.default_compute)
 
     def transform_dataset(self, transform: TransformConfig) -> Dataset:
-        from floe_orchestration_core.lineage_naming import dataset_for_relation
-
         return dataset_for_relation(
             self.compute(transform.compute),
             transform.database,
@@ -169,8 +168,6 @@ class _Designer:
         )
 
     def source_dataset(self, source: SourceConfig, compute: str | None) -> Dataset:
-        from floe_orchestration_core.lineage_naming import dataset_for_relation
-
         return dataset_for_relation(
             self.compute(compute),
             source.database,
@@ -181,8 +178,6 @@ class _Designer:
         )
 
     def file_dataset(self, path: str) -> Dataset:
-        from floe_orchestration_core.lineage_naming import dataset_for_file
-
         return dataset_for_file(path, base_dir=self.base_dir)
 
     def upstream_of_transform(self, name: str, seen: set[str]) -> list[Dataset]:

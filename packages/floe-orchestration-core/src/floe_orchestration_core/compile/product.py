@@ -46,17 +46,18 @@ are valid (the same checks as the artifacts' ``ScheduleConfig``). Selectors are 
 the dbt project when compiling (:mod:`floe_orchestration_core.compile`): a ``select`` that matches
 no transform is an error there.
 
-``select`` in ``floe.yaml`` becomes ``selection`` in CompiledArtifacts.
+``select`` in ``floe.yaml`` becomes ``selection`` in CompiledArtifacts: floe.yaml's schedule
+and sensor models are the artifacts' models under that key name. Applying the selectors to a
+project's transforms is :mod:`floe_orchestration_core.compile.product_selections`.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -72,22 +73,20 @@ from pydantic import ValidationError as PydanticValidationError
 from floe_orchestration_core.artifacts import (
     AlertChannelConfig,
     AssetCheckFailureSensor,
-    CronExpressionStr,
     DateOrDatetime,
     FileArrivalSensor,
     LineageSettings,
     MonitoringSettings,
-    PartitionConfig,
     PythonAssetConfig,
     RetryPolicy,
     RunFailureSensor,
     ScheduleConfig,
     TimezoneName,
-    TransformConfig,
     format_pydantic_errors,
 )
-from floe_orchestration_core.errors import ProductSpecError, SelectionError
-from floe_orchestration_core.safe_yaml import load_yaml_mapping, read_bounded
+from floe_orchestration_core.artifacts.fields import Identifier, NonEmptyStr
+from floe_orchestration_core.compile.safe_yaml import load_yaml_mapping, read_bounded
+from floe_orchestration_core.errors import ProductSpecError
 
 __all__ = [
     "AssetCheckFailureSensorSpec",
@@ -98,21 +97,15 @@ __all__ = [
     "FileArrivalSensorSpec",
     "FloeProductSpec",
     "PartitionSpec",
-    "ProductSelections",
     "RunFailureSensorSpec",
     "ScheduleSpec",
     "SensorSpec",
-    "apply_product_spec",
     "load_product_spec",
     "parse_product_spec_text",
     "product_spec_error",
     "read_product_spec_file",
 ]
 
-Identifier = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", min_length=1, max_length=128)
-]
-NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 ProductName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
 
 
@@ -178,38 +171,40 @@ class ComputeSpec(_Spec):
         return self.default if self.default is not None else next(iter(self.targets))
 
 
-class ScheduleSpec(_Spec):
-    name: Identifier
-    cron: CronExpressionStr
-    timezone: TimezoneName = "UTC"
-    select: NonEmptyStr = "*"
-    enabled: bool = True
-    description: str = ""
+class _SelectSpelling(BaseModel):
+    """floe.yaml writes ``select`` where the artifacts write ``selection``."""
+
+    selection: NonEmptyStr = Field(default="*", alias="select")
 
 
-class _SensorSpecBase(_Spec):
-    name: Identifier
-    enabled: bool = True
-    minimum_interval_seconds: Annotated[int, Field(ge=1, le=86_400)] = 30
-    description: str = ""
+#: A floe.yaml model reuses an artifacts model under floe.yaml's key names: ``selection:``
+#: itself is not a floe.yaml key (refused like any other unknown key).
+_FLOE_YAML_KEYS = ConfigDict(validate_by_name=False)
 
 
-class FileArrivalSensorSpec(_SensorSpecBase):
-    type: Literal["file_arrival"]
-    path: NonEmptyStr
-    pattern: NonEmptyStr = "*"
-    select: NonEmptyStr = "*"
+class ScheduleSpec(_SelectSpelling, ScheduleConfig):
+    """A schedule as floe.yaml spells it: the artifacts' :class:`ScheduleConfig`, ``select``
+    for ``selection``."""
+
+    model_config = _FLOE_YAML_KEYS
 
 
-class RunFailureSensorSpec(_SensorSpecBase):
-    type: Literal["run_failure"]
-    alert_channels: tuple[str, ...] = ()
+class FileArrivalSensorSpec(_SelectSpelling, FileArrivalSensor):
+    """The artifacts' :class:`FileArrivalSensor` as floe.yaml spells it (``select``)."""
+
+    model_config = _FLOE_YAML_KEYS
 
 
-class AssetCheckFailureSensorSpec(_SensorSpecBase):
-    type: Literal["asset_check_failure"]
-    select: NonEmptyStr = "*"
-    alert_channels: tuple[str, ...] = ()
+class RunFailureSensorSpec(RunFailureSensor):
+    """The artifacts' :class:`RunFailureSensor` as floe.yaml spells it."""
+
+    model_config = _FLOE_YAML_KEYS
+
+
+class AssetCheckFailureSensorSpec(_SelectSpelling, AssetCheckFailureSensor):
+    """The artifacts' :class:`AssetCheckFailureSensor` as floe.yaml spells it (``select``)."""
+
+    model_config = _FLOE_YAML_KEYS
 
 
 SensorSpec = Annotated[
@@ -324,171 +319,3 @@ def load_product_spec(source: str | Path | Mapping[str, Any]) -> FloeProductSpec
             f"floe.yaml: expected a path or a mapping, got {type(source).__name__}"
         )
     return _validate(source, "floe.yaml")
-
-
-# Applying the spec to the transforms of a project ----------------------------------------------
-_SENSOR_MODELS: dict[
-    str, type[FileArrivalSensor] | type[RunFailureSensor] | type[AssetCheckFailureSensor]
-] = {
-    "file_arrival": FileArrivalSensor,
-    "run_failure": RunFailureSensor,
-    "asset_check_failure": AssetCheckFailureSensor,
-}
-_SHOWN = 5
-_Model = TypeVar("_Model", bound=BaseModel)
-
-
-@dataclass(frozen=True, slots=True)
-class ProductSelections:
-    """The parts of the artifacts that floe.yaml decides, resolved against the transforms."""
-
-    transforms: tuple[TransformConfig, ...]
-    schedules: tuple[ScheduleConfig, ...]
-    sensors: tuple[FileArrivalSensor | RunFailureSensor | AssetCheckFailureSensor, ...]
-    partitions: tuple[PartitionConfig, ...]
-
-
-def _convert(
-    model: type[_Model], data: dict[str, Any], path: str, problems: list[tuple[str, str]]
-) -> _Model | None:
-    """``model`` built from spec data; its errors recorded under floe.yaml's path names."""
-    try:
-        return model.model_validate(data)
-    except PydanticValidationError as exc:
-        for sub_path, message in format_pydantic_errors(exc):
-            field = "select" if sub_path == "selection" else sub_path
-            problems.append((f"{path}.{field}" if field != "$" else path, message))
-        return None
-
-
-def _shown(names: Sequence[str]) -> str:
-    more = f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else ""
-    return ", ".join(repr(n) for n in names[:_SHOWN]) + more
-
-
-class _Selections:
-    """Resolves floe.yaml selectors over one set of transforms, recording every problem."""
-
-    def __init__(self, transforms: Sequence[TransformConfig]) -> None:
-        from floe_orchestration_core.graph import TransformGraph
-
-        self._graph = TransformGraph.from_transforms(transforms)
-
-    def resolve(self, selector: str, path: str, problems: list[tuple[str, str]]) -> frozenset[str]:
-        try:
-            selected = self._graph.select(selector)
-            unmatched = self._graph.unmatched(selector)
-        except SelectionError as exc:
-            problems.append((path, str(exc)))
-            return frozenset()
-        if unmatched:
-            problems.append(
-                (
-                    path,
-                    f"selector '{selector}': {_shown(unmatched)} matched no transform; fix or "
-                    "remove it (a selector that selects nothing is never ignored)",
-                )
-            )
-        elif not selected:
-            problems.append((path, f"selector '{selector}' selects no transform"))
-        return selected
-
-
-def _partition_of(
-    spec: FloeProductSpec, selections: _Selections, problems: list[tuple[str, str]]
-) -> dict[str, str]:
-    owner: dict[str, str] = {}
-    for index, partition in enumerate(spec.partitions):
-        path = f"partitions[{index}].select"
-        clashes: dict[str, list[str]] = {}
-        for name in sorted(selections.resolve(partition.select, path, problems)):
-            first = owner.setdefault(name, partition.name)
-            if first != partition.name:
-                clashes.setdefault(first, []).append(name)
-        for first, names in clashes.items():
-            problems.append(
-                (
-                    path,
-                    f"partitions '{first}' and '{partition.name}' both select {_shown(names)}; "
-                    "a transform belongs to one partition at most",
-                )
-            )
-    return owner
-
-
-def apply_product_spec(
-    spec: FloeProductSpec, transforms: Sequence[TransformConfig], origin: str = "floe.yaml"
-) -> ProductSelections:
-    """Apply compute overrides and partitions to ``transforms`` and build schedules, sensors and
-    partitions for the artifacts. Every selector must select something: ProductSpecError (naming
-    ``origin`` and each selector's path in floe.yaml) otherwise."""
-    problems: list[tuple[str, str]] = []
-    schedules = [
-        _convert(
-            ScheduleConfig,
-            {**s.model_dump(exclude={"select"}), "selection": s.select},
-            f"schedules[{i}]",
-            problems,
-        )
-        for i, s in enumerate(spec.schedules)
-    ]
-    sensors = []
-    for i, sensor in enumerate(spec.sensors):
-        data = sensor.model_dump(exclude={"select"})
-        select = getattr(sensor, "select", None)
-        if select is not None:
-            data["selection"] = select
-        sensors.append(_convert(_SENSOR_MODELS[sensor.type], data, f"sensors[{i}]", problems))
-    partitions = [
-        _convert(PartitionConfig, p.model_dump(exclude={"select"}), f"partitions[{i}]", problems)
-        for i, p in enumerate(spec.partitions)
-    ]
-    selectors = [(f"schedules[{i}].select", s.select) for i, s in enumerate(spec.schedules)]
-    selectors += [
-        (f"sensors[{i}].select", s.select)
-        for i, s in enumerate(spec.sensors)
-        if not isinstance(s, RunFailureSensorSpec)
-    ]
-    overrides = spec.compute.overrides if spec.compute is not None else ()
-    result = list(transforms)
-    if transforms and (overrides or spec.partitions or selectors):
-        selections = _Selections(result)
-        compute_of: dict[str, str] = {}
-        for i, override in enumerate(overrides):
-            path = f"compute.overrides[{i}].select"
-            for name in selections.resolve(override.select, path, problems):
-                compute_of[name] = override.compute
-        default = spec.compute.default_target if spec.compute is not None else None
-        changed = {name: c for name, c in compute_of.items() if c != default}
-        if changed:
-            result = [
-                t.model_copy(update={"compute": changed[t.name]}) if t.name in changed else t
-                for t in result
-            ]
-            selections = _Selections(result)
-        partition_of = _partition_of(spec, selections, problems)
-        if partition_of:
-            result = [
-                t.model_copy(update={"partition": partition_of[t.name]})
-                if t.name in partition_of
-                else t
-                for t in result
-            ]
-        for path, selector in selectors:
-            selections.resolve(selector, path, problems)
-    else:
-        paths = [f"compute.overrides[{i}].select" for i in range(len(overrides))]
-        paths += [f"partitions[{i}].select" for i in range(len(spec.partitions))]
-        problems.extend(
-            (path, "the dbt project has no models, seeds or snapshots to select")
-            for path in [*paths, *(path for path, _ in selectors)]
-        )
-    if problems:
-        listing = "\n".join(f"  {path}: {message}" for path, message in problems)
-        raise ProductSpecError(f"{origin}: {len(problems)} problem(s):\n{listing}", problems)
-    return ProductSelections(
-        transforms=tuple(result),
-        schedules=tuple(s for s in schedules if s is not None),
-        sensors=tuple(s for s in sensors if s is not None),
-        partitions=tuple(p for p in partitions if p is not None),
-    )

@@ -1,9 +1,10 @@
-"""The lineage port: the ``LineageBackendPlugin`` every backend implements, and its events.
+"""The lineage port: the ``LineageBackendPlugin`` every backend implements.
 
 Implementer's checklist (for a lineage backend such as ``floe-lineage-openlineage``):
 
 - Subclass :class:`LineageBackendPlugin`; set the class attribute ``metadata`` to a
-  :class:`~floe_orchestration_core.plugin.PluginMetadata` (name, version, floe_api_version).
+  :class:`~floe_orchestration_core.plugin_metadata.PluginMetadata` (name, version,
+  floe_api_version).
   Call ``super().__init__(namespace=..., tracer_provider=...)`` from your constructor.
 - Implement only :meth:`LineageBackendPlugin._emit`. The public :meth:`~LineageBackendPlugin.emit`
   is a template method: it type-checks, counts, traces and calls ``_emit``; an exception from
@@ -24,15 +25,16 @@ Implementer's checklist (for a lineage backend such as ``floe-lineage-openlineag
   mappings are passed through as given (the core does not interpret facets), ``parent`` is
   the parent-run facet and ``error`` the error-message facet.
 - Optionally override :meth:`~LineageBackendPlugin.export_design` to turn design-time
-  lineage (:class:`~floe_orchestration_core.lineage_design.StaticJob`, from
-  :func:`~floe_orchestration_core.lineage_design.design_lineage`) into your format's
+  lineage (:class:`~floe_orchestration_core.lineage.design.StaticJob`, from
+  :func:`~floe_orchestration_core.lineage.design.design_lineage`) into your format's
   static-lineage events; by default a backend cannot export.
 - Run the contract suite ``floe_orchestration_core.testing.LineageBackendContract`` against
   your backend.
 
 The value objects (:class:`LineageEvent`, :class:`Dataset`, :class:`ParentRun`,
 :class:`ErrorInfo`, :class:`RunState`, :class:`LineageStats`, :func:`new_run_id`) live in
-:mod:`floe_orchestration_core.lineage_events` and are re-exported here.
+:mod:`floe_orchestration_core.lineage.events`; the package :mod:`floe_orchestration_core.lineage`
+exports both.
 """
 
 from __future__ import annotations
@@ -48,36 +50,22 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from floe_orchestration_core import FLOE_API_VERSION, __version__
 from floe_orchestration_core.errors import LineageError, PluginError
-from floe_orchestration_core.lineage_events import (
-    Dataset,
-    ErrorInfo,
+from floe_orchestration_core.lineage.events import (
     LineageEvent,
     LineageStats,
-    ParentRun,
-    RunState,
-    new_run_id,
 )
-from floe_orchestration_core.plugin import PluginMetadata
+from floe_orchestration_core.plugin_metadata import PluginMetadata
 from floe_orchestration_core.telemetry import span
 
 if TYPE_CHECKING:
     from opentelemetry.trace import TracerProvider
 
-    from floe_orchestration_core.lineage_design import StaticJob
+    from floe_orchestration_core.lineage.design import StaticJob
 
-__all__ = [
-    "Dataset",
-    "ErrorInfo",
-    "LineageBackendPlugin",
-    "LineageEvent",
-    "LineageStats",
-    "NoOpLineageBackend",
-    "ParentRun",
-    "RunState",
-    "new_run_id",
-]
+__all__ = ["LineageBackendPlugin", "NoOpLineageBackend"]
 
-logger = logging.getLogger(__name__)
+#: The logger keeps the name it had before the port moved into ``lineage/``.
+logger = logging.getLogger("floe_orchestration_core.lineage")
 
 
 def _check_timeout(timeout: float) -> float:

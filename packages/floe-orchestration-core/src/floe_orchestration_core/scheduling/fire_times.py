@@ -1,57 +1,19 @@
-"""The scheduling port: cron and IANA timezone validation, and a preview of fire times.
-
-Checklist for an orchestrator adapter (and for anyone showing a schedule to a user):
-
-- Validate every schedule with :func:`validate_cron` and :func:`validate_timezone` before
-  creating native schedules; both raise :class:`~floe_orchestration_core.errors.SchedulingError`
-  subclasses whose messages explain the cron format or list close timezone names.
-  ``ScheduleConfig`` in the artifacts already calls them.
-- The cron dialect (what is accepted and refused) is described in
-  :mod:`floe_orchestration_core.cron`; everything it accepts is accepted by Dagster too.
-- Show users when a schedule fires with :func:`preview`; it follows Dagster's documented
-  daylight-saving semantics, so an adapter whose orchestrator behaves differently must say so:
-
-  * a wall time that does not exist (spring forward) runs at the first wall time that exists
-    after the gap (New York: 02:30 runs at 03:00), flagged ``shifted``;
-  * a wall time that occurs twice (fall back) runs once, at its second occurrence, flagged
-    ``ambiguous``;
-  * schedules that select every hour ("hourly or finer", e.g. ``0 * * * *``,
-    ``*/30 * * * *``) instead skip wall times that do not exist and run at both occurrences
-    of repeated wall times, so they fire at every real hour.
-
-- Instants are timezone-aware; ``FireTime.at`` is in the schedule's timezone and
-  ``FireTime.utc`` in UTC. Naive datetimes are refused, never guessed.
-"""
+"""When a schedule fires: :func:`preview` and :func:`fire_times`, with Dagster's documented
+daylight-saving semantics (see the package docstring)."""
 
 from __future__ import annotations
 
-import difflib
-import functools
-import re
-import zoneinfo
 from collections import deque
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, tzinfo
 
 import attrs
 
-from floe_orchestration_core.cron import FORMAT_HELP, CronExpression, parse_cron
-from floe_orchestration_core.errors import (
-    InvalidCronError,
-    InvalidTimezoneError,
-    SchedulingError,
-)
+from floe_orchestration_core.errors import SchedulingError
+from floe_orchestration_core.scheduling.cron import CronExpression
+from floe_orchestration_core.scheduling.validation import validate_cron, validate_timezone
 
-__all__ = [
-    "FORMAT_HELP",
-    "MAX_PREVIEW_COUNT",
-    "CronExpression",
-    "FireTime",
-    "fire_times",
-    "preview",
-    "validate_cron",
-    "validate_timezone",
-]
+__all__ = ["MAX_PREVIEW_COUNT", "FireTime", "fire_times", "preview"]
 
 #: Largest ``count`` :func:`preview` accepts.
 MAX_PREVIEW_COUNT = 10_000
@@ -60,89 +22,6 @@ MAX_PREVIEW_COUNT = 10_000
 #: occurrence of a repeated wall time earlier than ``start``'s wall time is not missed. Larger
 #: than any offset change in the tz database (Pacific/Apia skipped a whole day in 2011).
 _LOOK_BEHIND = timedelta(hours=26)
-_MAX_SUGGESTIONS = 5
-_TIMEZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*$")
-_MAX_TIMEZONE_NAME_LENGTH = 64
-
-
-def validate_cron(expression: str) -> CronExpression:
-    """Parse and validate a cron expression; raise InvalidCronError explaining the format.
-
-    Results are cached, so validating the same schedule many times is cheap.
-    """
-    if not isinstance(expression, str):
-        raise InvalidCronError(
-            f"a cron expression must be a string, got {type(expression).__name__}. {FORMAT_HELP}"
-        )
-    return _cached_cron(expression)
-
-
-@functools.lru_cache(maxsize=1024)
-def _cached_cron(expression: str) -> CronExpression:
-    return parse_cron(expression)
-
-
-@functools.lru_cache(maxsize=1)
-def _known_timezones() -> frozenset[str]:
-    """The IANA names zoneinfo can load (read from disk once, on first use)."""
-    return frozenset(zoneinfo.available_timezones())
-
-
-def _suggestions(name: str) -> list[str]:
-    known = _known_timezones()
-    by_lower: dict[str, str] = {}
-    for zone in sorted(known):
-        by_lower.setdefault(zone.lower(), zone)
-    wanted = name.lower()[:_MAX_TIMEZONE_NAME_LENGTH]
-    found: list[str] = []
-    if wanted in by_lower:
-        found.append(by_lower[wanted])
-    if "/" not in wanted:
-        # 'new_york' → 'America/New_York': compare with the last component too.
-        found.extend(zone for lower, zone in by_lower.items() if lower.rsplit("/", 1)[-1] == wanted)
-    found.extend(
-        by_lower[lower]
-        for lower in difflib.get_close_matches(wanted, by_lower, n=_MAX_SUGGESTIONS, cutoff=0.6)
-    )
-    return list(dict.fromkeys(found))[:_MAX_SUGGESTIONS]
-
-
-def validate_timezone(name: str) -> zoneinfo.ZoneInfo:
-    """The ZoneInfo for an IANA timezone name such as ``'Europe/Paris'`` or ``'UTC'``.
-
-    Names are exact (case-sensitive, as on Linux). Raises InvalidTimezoneError listing up to
-    five close matches otherwise.
-    """
-    if not isinstance(name, str):
-        raise InvalidTimezoneError(
-            f"a timezone must be a string naming an IANA timezone such as 'Europe/Paris', "
-            f"got {type(name).__name__}"
-        )
-    if (
-        len(name) > _MAX_TIMEZONE_NAME_LENGTH
-        or not _TIMEZONE_NAME.match(name)
-        or ".." in name.split("/")
-    ):
-        shown = name if len(name) <= _MAX_TIMEZONE_NAME_LENGTH else name[:40] + "…"
-        raise InvalidTimezoneError(
-            f"{shown!r} is not an IANA timezone name; names look like 'Area/City' "
-            "(e.g. 'Europe/Paris', 'America/New_York') or 'UTC', using letters, digits, "
-            "'_', '-', '+' and '/' only"
-        )
-    if name in _known_timezones():
-        try:
-            return zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
-            raise InvalidTimezoneError(
-                f"timezone {name!r} is listed but cannot be loaded ({exc}); reinstall the "
-                "'tzdata' package"
-            ) from exc
-    close = _suggestions(name)
-    hint = f"; did you mean {', '.join(repr(zone) for zone in close)}?" if close else ""
-    raise InvalidTimezoneError(
-        f"unknown timezone {name!r}: expected an IANA timezone name such as 'Europe/Paris' "
-        f"or 'UTC'{hint}"
-    )
 
 
 @attrs.frozen

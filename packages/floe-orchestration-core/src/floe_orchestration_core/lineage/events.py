@@ -5,8 +5,8 @@
 validated on construction and every violation raises
 :class:`~floe_orchestration_core.errors.LineageError` naming the field and a valid example.
 :func:`new_run_id` makes time-ordered UUIDv7 run ids; :class:`LineageStats` holds a backend's
-counters. The port that delivers events is :mod:`floe_orchestration_core.lineage`, which
-re-exports everything here: import from either.
+counters. The port that delivers events is :mod:`floe_orchestration_core.lineage.port`; the
+package :mod:`floe_orchestration_core.lineage` exports everything here: import from either.
 """
 
 from __future__ import annotations

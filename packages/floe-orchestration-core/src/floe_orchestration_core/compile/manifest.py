@@ -36,6 +36,9 @@ manifest writer):
   fills ``config.meta``).
 - **Columns**: ``columns`` (a mapping of name to column; a list is accepted too) →
   :class:`ColumnRecord` with ``data_type`` and ``description``.
+
+The records are defined in :mod:`floe_orchestration_core.compile.manifest_records` and
+exported here too.
 """
 
 from __future__ import annotations
@@ -45,10 +48,17 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from floe_orchestration_core.compile.manifest_records import (
+    ColumnRecord,
+    DbtManifest,
+    ExposureRecord,
+    NodeRecord,
+    SourceRecord,
+    TestRecord,
+)
 from floe_orchestration_core.errors import CompileError
 
 __all__ = [
@@ -81,112 +91,6 @@ _OTHER_SECTIONS = (
 )
 
 _EMPTY: Mapping[str, Any] = {}
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnRecord:
-    """A documented column of a node or source."""
-
-    name: str
-    data_type: str | None
-    description: str
-
-
-@dataclass(frozen=True, slots=True)
-class NodeRecord:
-    """An enabled model, seed or snapshot, version-normalised."""
-
-    unique_id: str
-    resource_type: str
-    name: str
-    package_name: str
-    path: str
-    database: str | None
-    schema: str | None
-    alias: str | None
-    materialized: str | None
-    language: str | None
-    version: str | None
-    depends_on: tuple[str, ...]
-    tags: tuple[str, ...]
-    meta: dict[str, Any]
-    description: str
-    owners: tuple[str, ...]
-    columns: tuple[ColumnRecord, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class TestRecord:
-    """An enabled dbt data test (generic when ``test_name`` is set, else singular)."""
-
-    unique_id: str
-    name: str
-    test_name: str | None
-    column_name: str | None
-    attached_node: str | None
-    file_key_name: str | None
-    severity: str | None
-    depends_on: tuple[str, ...]
-    description: str
-    tags: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRecord:
-    """An enabled dbt source table."""
-
-    unique_id: str
-    source_name: str
-    name: str
-    package_name: str
-    database: str | None
-    schema: str | None
-    identifier: str | None
-    loader: str
-    description: str
-    tags: tuple[str, ...]
-    meta: dict[str, Any]
-    columns: tuple[ColumnRecord, ...]
-
-    @property
-    def key(self) -> str:
-        """``source_name.table``: how transforms and floe refer to this source."""
-        return f"{self.source_name}.{self.name}"
-
-
-@dataclass(frozen=True, slots=True)
-class ExposureRecord:
-    """An enabled dbt exposure."""
-
-    unique_id: str
-    name: str
-    type: str
-    owner: str
-    url: str | None
-    description: str
-    depends_on: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class DbtManifest:
-    """A parsed, version-normalised view of a dbt manifest."""
-
-    origin: str
-    schema_version: str
-    dbt_version: str | None
-    project_name: str
-    adapter_type: str | None
-    nodes: tuple[NodeRecord, ...]
-    tests: tuple[TestRecord, ...]
-    sources: tuple[SourceRecord, ...]
-    exposures: tuple[ExposureRecord, ...]
-    disabled_ids: frozenset[str]
-    other_ids: frozenset[str] = field(default_factory=frozenset)
-
-    @property
-    def is_fusion(self) -> bool:
-        """True when the manifest was written by the dbt Fusion engine (dbt 2.x)."""
-        return self.schema_version == "v20" or (self.dbt_version or "").startswith("2.")
 
 
 # Tolerant readers -----------------------------------------------------------------------------

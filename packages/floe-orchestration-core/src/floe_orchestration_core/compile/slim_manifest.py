@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from floe_orchestration_core.artifacts import CompiledArtifacts
+from floe_orchestration_core.compile.manifest import read_manifest_file
 from floe_orchestration_core.errors import CompileError
 
 __all__ = [
@@ -136,8 +137,6 @@ def write_slim_manifest(
     ``artifacts.dbt.manifest_path`` (relative to the current directory). The returned artifacts
     have ``dbt.slim_manifest_path = str(out_path)``; write those, not the ones given.
     """
-    from floe_orchestration_core.manifest import read_manifest_file
-
     if manifest is None:
         manifest = artifacts.dbt.manifest_path
     data: Any = read_manifest_file(manifest)[1] if isinstance(manifest, str | Path) else manifest

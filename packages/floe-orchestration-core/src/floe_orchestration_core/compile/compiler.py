@@ -1,8 +1,8 @@
 """Compile a dbt ``manifest.json`` (schema v4-v12, dbt Fusion) and ``floe.yaml`` into artifacts.
 
 Entry point: :func:`compile_artifacts`. It reads JSON only and never imports dbt. Reading the
-manifest is :mod:`floe_orchestration_core.manifest`; reading ``floe.yaml`` is
-:mod:`floe_orchestration_core.product`. This module holds the mapping rules:
+manifest is :mod:`floe_orchestration_core.compile.manifest`; reading ``floe.yaml`` is
+:mod:`floe_orchestration_core.compile.product`. This module holds the mapping rules:
 
 **What becomes what**
 
@@ -36,7 +36,8 @@ manifest is :mod:`floe_orchestration_core.manifest`; reading ``floe.yaml`` is
   selects the transform (entries applied in order; a later match wins). ``partition`` = the
   floe.yaml partition whose ``select`` matches it (two matching partitions are an error).
 
-**Quality checks**: attachment rules and fields in :mod:`floe_orchestration_core.quality_checks`.
+**Quality checks**: attachment rules and fields in
+:mod:`floe_orchestration_core.compile.quality_checks`.
 
 **Defaults without floe.yaml**: product name = the dbt project's name (characters a product
 name cannot hold become ``-``), version ``0.0.0``; one compute target named after
@@ -61,6 +62,7 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
+from floe_orchestration_core import __version__
 from floe_orchestration_core.artifacts import (
     CompiledArtifacts,
     FileArrivalSensor,
@@ -68,22 +70,22 @@ from floe_orchestration_core.artifacts import (
     TransformConfig,
     format_pydantic_errors,
 )
-from floe_orchestration_core.errors import CompileError, ProductSpecError
-from floe_orchestration_core.gc_pause import paused_gc
-from floe_orchestration_core.manifest import (
+from floe_orchestration_core.compile.manifest import (
     ColumnRecord,
     DbtManifest,
     NodeRecord,
     parse_manifest,
     read_manifest_file,
 )
-from floe_orchestration_core.product import (
+from floe_orchestration_core.compile.product import (
     FloeProductSpec,
-    apply_product_spec,
     load_product_spec,
     read_product_spec_file,
 )
-from floe_orchestration_core.quality_checks import attach_quality_checks
+from floe_orchestration_core.compile.product_selections import apply_product_spec
+from floe_orchestration_core.compile.quality_checks import attach_quality_checks
+from floe_orchestration_core.errors import CompileError, ProductSpecError
+from floe_orchestration_core.gc_pause import paused_gc
 
 __all__ = ["compile_artifacts", "transform_name"]
 
@@ -344,8 +346,6 @@ def _compile(
     target: str | None,
     compiled_at: datetime | None,
 ) -> CompiledArtifacts:
-    from floe_orchestration_core import __version__
-
     if compiled_at is not None and compiled_at.utcoffset() is None:
         raise CompileError(
             f"compiled_at {compiled_at.isoformat()} has no timezone; pass an aware datetime "

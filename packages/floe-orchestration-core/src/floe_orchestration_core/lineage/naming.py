@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from floe_orchestration_core.artifacts import ComputeTarget
-from floe_orchestration_core.lineage_events import Dataset
+from floe_orchestration_core.lineage.events import Dataset
 
 __all__ = ["dataset_for_file", "dataset_for_relation", "namespace_for_compute"]
 

@@ -1,0 +1,71 @@
+"""Secrets read from environment variables, never from files: one reader for every adapter.
+
+Configuration names the variable (``headers_env: {Authorization: OPS_HOOK_TOKEN}``,
+``api_key_env: OPENLINEAGE_API_KEY``); :class:`EnvironmentSecrets` reads it when the thing
+that needs it is built, so a missing variable is reported before any run. It remembers
+
+- every variable that is missing (:attr:`EnvironmentSecrets.missing`, each with what needs
+  it), so a caller can report them all at once or stop at the first, and
+- every value it read (:attr:`EnvironmentSecrets.values`), so a caller can redact them from
+  anything it logs.
+
+Whether an empty variable counts as set is the caller's choice (``empty_is_unset``).
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["EnvironmentSecrets", "MissingVariable"]
+
+
+@dataclass(frozen=True, slots=True)
+class MissingVariable:
+    """An environment variable that was needed and is not set; ``needed_by`` says by what."""
+
+    variable: str
+    needed_by: str
+
+
+class EnvironmentSecrets:
+    """Reads secrets from ``environ`` (default: ``os.environ``, read when a secret is read).
+
+    >>> secrets = EnvironmentSecrets({"TOKEN": "s3cret"})
+    >>> secrets.read("TOKEN", needed_by="webhook 'ops'")
+    's3cret'
+    >>> secrets.read("PASSWORD", needed_by="smtp 'oncall'") is None
+    True
+    >>> [m.variable for m in secrets.missing], sorted(secrets.values)
+    (['PASSWORD'], ['s3cret'])
+    """
+
+    def __init__(
+        self, environ: Mapping[str, str] | None = None, *, empty_is_unset: bool = False
+    ) -> None:
+        self._environ = os.environ if environ is None else environ
+        self._empty_is_unset = empty_is_unset
+        self._missing: list[MissingVariable] = []
+        self._values: set[str] = set()
+
+    def read(self, variable: str, *, needed_by: str) -> str | None:
+        """The value of ``variable``, or None (and the variable noted as missing)."""
+        value = self._environ.get(variable)
+        if value is None or (self._empty_is_unset and not value):
+            self._missing.append(MissingVariable(variable, needed_by))
+            return None
+        if value:
+            self._values.add(value)
+        return value
+
+    @property
+    def missing(self) -> tuple[MissingVariable, ...]:
+        """Every variable read while unset, in the order they were read."""
+        return tuple(self._missing)
+
+    @property
+    def values(self) -> frozenset[str]:
+        """Every non-empty value read: the strings to redact from logs."""
+        return frozenset(self._values)
