@@ -6,6 +6,7 @@ import logging
 import time
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from floe_orchestration_core.alerts import (
     Alert,
     AlertDeliveryError,
     AlertDispatcher,
+    ChannelFactory,
     ChannelLimits,
     ConsoleChannel,
     EmailChannel,
@@ -21,6 +23,7 @@ from floe_orchestration_core.alerts import (
     MemoryAlertState,
     WebhookChannel,
     channels_from_config,
+    default_factory,
     slow_run_verdict,
 )
 from floe_orchestration_core.artifacts import (
@@ -29,6 +32,7 @@ from floe_orchestration_core.artifacts import (
     EmailAlertChannel,
     WebhookAlertChannel,
 )
+from floe_orchestration_core.env_secrets import EnvironmentSecrets
 from floe_orchestration_core.errors import AlertError
 from floe_orchestration_core.testing.alert_receivers import (
     BlackHole,
@@ -250,6 +254,48 @@ def test_console_is_always_available_and_limits_come_from_config() -> None:
     )
     assert set(channels) == {"console", "ops"}
     assert channels["ops"].limits == ChannelLimits(60.0, 5)
+
+
+def test_a_channel_type_registered_on_a_factory_is_built_with_its_limits_and_secrets() -> None:
+    delivered: list[str] = []
+
+    @attrs.frozen
+    class PagerChannel:  # what a new channel module provides
+        name: str
+        limits: ChannelLimits
+        token: str | None
+
+        @classmethod
+        def from_config(
+            cls, config: ConsoleAlertChannel, *, limits: ChannelLimits, secrets: EnvironmentSecrets
+        ) -> PagerChannel:
+            token = secrets.read("PAGER_TOKEN", needed_by=f"alert channel {config.name!r}")
+            return cls(name=config.name, limits=limits, token=token)
+
+        def send(self, alert: Alert) -> None:
+            delivered.append(f"{self.token}:{alert.title}")
+
+    factory = default_factory()
+    factory.register("console", PagerChannel.from_config)
+    channels = channels_from_config(
+        [ConsoleAlertChannel(name="pager", max_per_hour=7)],
+        environ={"PAGER_TOKEN": "tok"},
+        factory=factory,
+    )
+    assert channels["pager"].limits == ChannelLimits(900.0, 7)
+    assert AlertDispatcher(channels).dispatch(_alert(), ["pager"]).sent == ("pager",)
+    assert delivered == ["tok:Run failed: daily_job"]
+    assert isinstance(channels["console"], ConsoleChannel)  # the built-in one stays
+
+
+def test_a_type_without_a_registered_channel_is_refused_naming_the_registered_ones() -> None:
+    factory = ChannelFactory()
+    factory.register("console", ConsoleChannel.from_config)
+    factory.register("email", EmailChannel.from_config)
+    with pytest.raises(AlertError, match=r"type 'webhook'.*registered: console, email"):
+        channels_from_config(
+            [WebhookAlertChannel(name="hook", url="https://x.example/h")], factory=factory
+        )
 
 
 def test_console_channel_logs_one_line_at_error(caplog: pytest.LogCaptureFixture) -> None:

@@ -23,7 +23,6 @@ This module imports pydantic and the standard library only (never the OpenLineag
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,6 +30,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from floe_orchestration_core.env_secrets import EnvironmentSecrets
 from floe_orchestration_core.errors import LineageError
 
 __all__ = ["OpenLineageConfig", "ResolvedTransport", "resolve_transport"]
@@ -215,9 +215,9 @@ class ResolvedTransport:
         return f"ResolvedTransport(type={self.config.get('type')!r}, secrets={len(self.secrets)})"
 
 
-def _read_env(name: str, path: str) -> str:
-    value = os.environ.get(name)
-    if not value:
+def _read_env(env: EnvironmentSecrets, name: str, path: str) -> str:
+    value = env.read(name, needed_by=path)
+    if value is None:
         raise LineageError(
             f"{path} names the environment variable {name!r}, which is not set (or empty); "
             f"export {name}=... in the environment of every process that emits lineage"
@@ -234,8 +234,18 @@ def resolve_transport(
     ``custom_headers`` and ``headers_env`` become headers of a ``requests`` session handed to
     the client (so they never appear in the client's debug log of its configuration); the
     client's own retries are off unless ``retry`` is given. kafka: ``config_env`` entries are
-    merged into ``config``. Raises LineageError for an unset variable.
+    merged into ``config``. Raises LineageError for an unset (or empty) variable.
     """
+    env = EnvironmentSecrets(empty_is_unset=True)
+    resolved, literal_secrets = _resolve(config, path, base_dir, env)
+    secrets = literal_secrets | env.values
+    return ResolvedTransport(resolved, frozenset(s for s in secrets if s))
+
+
+def _resolve(
+    config: Mapping[str, Any], path: str, base_dir: str | None, env: EnvironmentSecrets
+) -> tuple[dict[str, Any], set[str]]:
+    """(the client's configuration, the secrets it holds that were not read from ``env``)."""
     try:
         check_transport(config, path=path)
     except ValueError as exc:
@@ -248,12 +258,10 @@ def resolve_transport(
     elif kind == "http":
         headers = dict(resolved.pop("custom_headers", None) or {})
         secrets.update(str(v) for v in headers.values())
-        for header, env in (config.get("headers_env") or {}).items():
-            headers[header] = _read_env(env, f"{path}.headers_env.{header}")
-            secrets.add(headers[header])
+        for header, variable in (config.get("headers_env") or {}).items():
+            headers[header] = _read_env(env, variable, f"{path}.headers_env.{header}")
         if config.get("api_key_env"):
-            key = _read_env(config["api_key_env"], f"{path}.api_key_env")
-            secrets.add(key)
+            key = _read_env(env, config["api_key_env"], f"{path}.api_key_env")
             resolved["auth"] = {"type": "api_key", "apiKey": key}
         resolved.setdefault("retry", dict(NO_CLIENT_RETRIES))
         resolved["session"] = _session(headers)
@@ -262,28 +270,26 @@ def resolve_transport(
         if isinstance(children, Mapping):
             named = {}
             for name, child in children.items():
-                child_resolved = resolve_transport(
-                    child, path=f"{path}.transports.{name}", base_dir=base_dir
+                named[name], child_secrets = _resolve(
+                    child, f"{path}.transports.{name}", base_dir, env
                 )
-                named[name] = child_resolved.config
-                secrets |= child_resolved.secrets
+                secrets |= child_secrets
             resolved["transports"] = named
         else:
             listed = []
             for index, child in enumerate(children):
-                child_resolved = resolve_transport(
-                    child, path=f"{path}.transports[{index}]", base_dir=base_dir
+                child_config, child_secrets = _resolve(
+                    child, f"{path}.transports[{index}]", base_dir, env
                 )
-                listed.append(child_resolved.config)
-                secrets |= child_resolved.secrets
+                listed.append(child_config)
+                secrets |= child_secrets
             resolved["transports"] = listed
     elif kind == "kafka":
         producer_config = {str(k): v for k, v in config["config"].items()}
-        for key, env in (resolved.pop("config_env", None) or {}).items():
-            producer_config[key] = _read_env(env, f"{path}.config_env.{key}")
-            secrets.add(producer_config[key])
+        for key, variable in (resolved.pop("config_env", None) or {}).items():
+            producer_config[key] = _read_env(env, variable, f"{path}.config_env.{key}")
         resolved["config"] = producer_config
-    return ResolvedTransport(resolved, frozenset(s for s in secrets if s))
+    return resolved, secrets
 
 
 def _log_file(value: object, path: str, base_dir: str | None) -> str:
