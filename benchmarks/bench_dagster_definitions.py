@@ -57,7 +57,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -68,6 +67,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic_dbt_project import CACHE_DIR, parsed_project
+from timed_process import run_timed
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOE_DEFINITIONS = (
@@ -260,18 +260,12 @@ def _run_child(
         PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
     )
     (CACHE_DIR / "dagster_home").mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    done = subprocess.run(
+    child = run_timed(
         [sys.executable, "-c", _CHILD, json.dumps(cfg)],
-        capture_output=True,
-        text=True,
-        check=False,
         env=env,
+        label=f"{path} at {size} models",
     )
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{path} at {size} models failed ({done.returncode}):\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1]), wall
+    return json.loads(child.stdout.strip().splitlines()[-1]), child.seconds
 
 
 def compile_floe_artifacts(project_dir: Path) -> float:

@@ -30,27 +30,20 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from timed_process import run_timed
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
 def _run(command: Sequence[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(
-            f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n"
-            f"{done.stderr[-3000:]}"
-        )
-    return elapsed
+    return run_timed(command, cwd=cwd, env=env).seconds
 
 
 def _example(tmp: Path) -> tuple[Path, dict[str, str]]:

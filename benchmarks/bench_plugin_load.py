@@ -34,14 +34,15 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from timed_process import run_timed
 
 TARGET_MS = 150.0
 SPEC_MS = 500.0
@@ -145,12 +146,8 @@ def _cases(python: str, floe: str | None, plugin: str) -> list[Case]:
 
 
 def _run_once(case: Case, env: dict[str, str]) -> None:
-    started = time.perf_counter()
-    done = subprocess.run(case.argv, env=env, capture_output=True, text=True, check=False)
-    elapsed = (time.perf_counter() - started) * 1000
-    if done.returncode != 0:
-        raise SystemExit(f"case {case.name} failed ({done.returncode}):\n{done.stderr}")
-    case.times_ms.append(elapsed)
+    done = run_timed(case.argv, env=env, label=f"case {case.name}")
+    case.times_ms.append(done.seconds * 1000)
     last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     if last.startswith("{"):
         case.modules = json.loads(last)

@@ -30,12 +30,13 @@ import argparse
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from timed_process import run_timed
 
 #: Bump when the generated project changes; it is part of the cache key.
 GENERATOR_VERSION = 1
@@ -242,22 +243,12 @@ def dbt_parse(project_dir: Path) -> float:
         DBT_STATIC_PARSER="true",
     )
     argv = [_dbt_executable(), "parse", "--project-dir", str(project_dir)]
-    started = time.perf_counter()
-    done = subprocess.run(
+    return run_timed(
         [*argv, "--profiles-dir", str(project_dir)],
         cwd=project_dir,
         env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(
-            f"dbt parse failed in {project_dir} (exit {done.returncode}):\n"
-            f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
-        )
-    return elapsed
+        label=f"dbt parse in {project_dir}",
+    ).seconds
 
 
 def parsed_project(
