@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from floe_orchestration_core.compile.safe_yaml import (
+from floe_orchestration_core.errors import ProductSpecError
+from floe_orchestration_core.safe_yaml import (
     MAX_BYTES,
     MAX_EXPANDED_NODES,
     load_yaml_mapping,
     read_bounded,
 )
-from floe_orchestration_core.errors import ProductSpecError
 
 
 def _billion_laughs(levels: int, fan_out: int = 10) -> str:

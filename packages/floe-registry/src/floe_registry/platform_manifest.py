@@ -29,8 +29,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
-from floe_orchestration_core.compile.safe_yaml import read_bounded
 from floe_orchestration_core.errors import ProductSpecError
+from floe_orchestration_core.safe_yaml import load_yaml_mapping, read_bounded
 from floe_registry.errors import ManifestError
 
 __all__ = [
@@ -188,8 +188,6 @@ def _is_blank_yaml(text: str) -> bool:
 
 
 def _parse_yaml(text: str, origin: str) -> dict[str, Any]:
-    from floe_orchestration_core.compile.safe_yaml import load_yaml_mapping
-
     if _is_blank_yaml(text):
         raise ManifestError(f"{origin} is empty; write at least 'orchestrator: dagster'")
     try:

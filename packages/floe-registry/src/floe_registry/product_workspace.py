@@ -46,8 +46,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from floe_orchestration_core.errors import CompileError
 from floe_orchestration_core.runtime import STATE_DIR_NAME, InstanceStorage, ProductWorkspace
+from floe_orchestration_core.safe_yaml import load_yaml_mapping, read_bounded
 from floe_registry.platform import Platform, load_platform
 from floe_registry.platform_manifest import DEFAULT_MANIFEST_NAME, PostgresStorage
 
@@ -215,8 +218,6 @@ def prepare_product(
         )
         if _write_if_changed(workspace.artifacts_path, artifacts.model_dump(mode="json")):
             say(f"compiled {len(artifacts.transforms)} transforms to {workspace.artifacts_path}")
-        import attrs
-
         workspace = attrs.evolve(workspace, product_name=artifacts.metadata.product_name)
     except BaseException:
         platform.close()
@@ -226,8 +227,6 @@ def prepare_product(
 
 # Staleness -----------------------------------------------------------------------------------
 def _project_settings(project_dir: Path) -> dict[str, Any]:
-    from floe_orchestration_core.compile.safe_yaml import load_yaml_mapping, read_bounded
-
     path = project_dir / "dbt_project.yml"
     try:
         return load_yaml_mapping(read_bounded(path).decode("utf-8"), origin=str(path))

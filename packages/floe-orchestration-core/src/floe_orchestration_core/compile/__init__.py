@@ -6,12 +6,15 @@ It reads JSON and YAML only and never imports dbt.
   rules (what becomes what)
 - :mod:`~floe_orchestration_core.compile.manifest` — reading ``manifest.json`` (v4-v12, dbt
   Fusion) into the records of :mod:`~floe_orchestration_core.compile.manifest_records`
-- :mod:`~floe_orchestration_core.compile.product` — ``floe.yaml``: its model and applying its
-  selectors to the transforms
+- :mod:`~floe_orchestration_core.compile.product` — ``floe.yaml``: its model, read and validated
+- :mod:`~floe_orchestration_core.compile.product_selections` — floe.yaml's selectors applied to
+  the transforms (compute overrides, partitions, schedules, sensors)
 - :mod:`~floe_orchestration_core.compile.quality_checks` — which node each dbt test attaches to
 - :mod:`~floe_orchestration_core.compile.slim_manifest` — the trimmed manifest written beside
   the artifacts
-- :mod:`~floe_orchestration_core.compile.safe_yaml` — the YAML loader for every user file
+
+floe.yaml is read with :mod:`floe_orchestration_core.safe_yaml`, the YAML loader for every
+user file (the registry reads ``manifest.yaml`` with it too), so it is not part of this package.
 """
 
 from __future__ import annotations

@@ -85,8 +85,8 @@ from floe_orchestration_core.artifacts import (
     format_pydantic_errors,
 )
 from floe_orchestration_core.artifacts.fields import Identifier, NonEmptyStr
-from floe_orchestration_core.compile.safe_yaml import load_yaml_mapping, read_bounded
 from floe_orchestration_core.errors import ProductSpecError
+from floe_orchestration_core.safe_yaml import load_yaml_mapping, read_bounded
 
 __all__ = [
     "AssetCheckFailureSensorSpec",
