@@ -21,11 +21,15 @@ flush and close the lineage backend.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from floe_orchestration_core.errors import FloeError
 from floe_registry.errors import ManifestError, PluginLoadError
@@ -37,8 +41,6 @@ from floe_registry.loading import (
 from floe_registry.platform_manifest import PlatformManifest, PluginSelection, load_manifest
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from floe_orchestration_core.lineage import LineageBackendPlugin
     from floe_orchestration_core.plugin import OrchestratorPlugin
 
@@ -79,8 +81,6 @@ class Platform:
 
 
 def _config_problems(exc: Exception, prefix: str) -> list[tuple[str, str]]:
-    from pydantic import ValidationError as PydanticValidationError
-
     if not isinstance(exc, PydanticValidationError):
         return [(prefix, str(exc))]
     problems: list[tuple[str, str]] = []
@@ -100,9 +100,6 @@ def validate_plugin_config(
     A plugin whose ``config_model`` is None (or absent) accepts only an empty config and gets
     None. Problems are reported under ``path`` (e.g. ``orchestrator.config.url``).
     """
-    from pydantic import BaseModel
-    from pydantic import ValidationError as PydanticValidationError
-
     resolve = getattr(plugin_cls, "resolve_config_model", None)
     try:
         model = resolve() if callable(resolve) else getattr(plugin_cls, "config_model", None)
@@ -155,8 +152,6 @@ def _build_lineage_backend(
 
 
 def _accepts(cls: type, keyword: str) -> bool:
-    import inspect
-
     try:
         return keyword in inspect.signature(cls).parameters
     except (TypeError, ValueError):

@@ -1,9 +1,10 @@
 """The ``floe`` command's frame: a table of commands, argument parsing, output, exit codes.
 
-A command is a :class:`Command` row: its words (``("graph", "export")``), help, a function
-adding its arguments, a function running it, and optionally the orchestrator capability it
-``requires``. Adding a command is adding a row to :func:`default_commands`; for example the
-Dagster adapter's issue adds the local-runtime commands as::
+A command is a :class:`~floe_registry.cli.command.Command` row: its words
+(``("graph", "export")``), help, a function adding its arguments, a function running it, and
+optionally the orchestrator capability it ``requires``. Adding a command is adding a row to a
+module of :mod:`floe_registry.cli.commands` (collected by ``builtin_commands``); for example
+the local-runtime commands are::
 
     Command(("up",), "start the orchestrator's services", run=run_up,
             configure=configure_up, requires="local_runtime")
@@ -19,7 +20,9 @@ problems, ``check connection`` failed); 2 usage or input error (argparse errors 
 interrupted. Errors go to stderr without a traceback unless ``--debug``; with ``--json`` an
 error is one JSON object ``{"error": {"type", "message", "problems"}}`` on stderr.
 
-Only the standard library is imported at module level: handlers import what they need.
+Layers: this module > :mod:`floe_registry.cli.commands` > :mod:`floe_registry.cli.command`
+(shared types, exit codes). Only the standard library and the command modules are imported at
+module level: handlers import what they need when they run.
 """
 
 from __future__ import annotations
@@ -29,13 +32,20 @@ import json
 import logging
 import sys
 import traceback
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Sequence
+from typing import Any, TextIO
 
-if TYPE_CHECKING:
-    from floe_registry.platform import Platform
+from floe_registry.cli.command import (
+    EXIT_CHECK_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Command,
+    Invocation,
+    add_manifest_option,
+)
+from floe_registry.cli.commands import builtin_commands
 
 __all__ = [
     "EXIT_CHECK_FAILED",
@@ -49,12 +59,6 @@ __all__ = [
     "main",
 ]
 
-EXIT_OK = 0
-EXIT_CHECK_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
-EXIT_INTERRUPTED = 130
-
 #: Help of command groups (``floe graph`` …); a group not listed here gets "<word> commands".
 GROUP_HELP: dict[tuple[str, ...], str] = {
     ("plugins",): "inspect installed plugins",
@@ -66,90 +70,9 @@ GROUP_HELP: dict[tuple[str, ...], str] = {
 }
 
 
-def _no_arguments(parser: argparse.ArgumentParser) -> None:
-    """A command without arguments of its own."""
-
-
-@dataclass(frozen=True)
-class Command:
-    """One ``floe`` command: the words that invoke it and the functions that implement it."""
-
-    words: tuple[str, ...]
-    help: str
-    run: Callable[[Invocation], int]
-    configure: Callable[[argparse.ArgumentParser], None] = _no_arguments
-    requires: str | None = None
-    description: str | None = None
-
-
-@dataclass
-class Invocation:
-    """What a running command gets: its arguments, output streams, and the platform."""
-
-    args: argparse.Namespace
-    stdout: TextIO
-    stderr: TextIO
-    json: bool = False
-    _platform: Platform | None = field(default=None, init=False, repr=False)
-
-    def emit(self, human: str, data: Any) -> None:
-        """Print ``data`` as JSON with ``--json``, else the ``human`` text (both to stdout)."""
-        if self.json:
-            self.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-        elif human:
-            self.stdout.write(human if human.endswith("\n") else human + "\n")
-
-    def platform(self) -> Platform:
-        """The platform composed from ``--manifest`` (loaded once, closed after the command).
-
-        Without ``--manifest``: ``manifest.yaml`` in the working directory when it exists,
-        else the defaults (orchestrator ``dagster``, no lineage, SQLite storage).
-        """
-        if self._platform is None:
-            from floe_registry.platform import load_platform
-            from floe_registry.platform_manifest import DEFAULT_MANIFEST_NAME
-
-            path = getattr(self.args, "manifest", None)
-            if path is None and Path(DEFAULT_MANIFEST_NAME).is_file():
-                path = DEFAULT_MANIFEST_NAME
-            source: Any = path if path is not None else {"orchestrator": "dagster"}
-            self._platform = load_platform(source)
-        return self._platform
-
-    def close(self) -> None:
-        """Close the platform if a command composed one."""
-        if self._platform is not None:
-            self._platform.close()
-
-
-def add_manifest_option(parser: argparse.ArgumentParser) -> None:
-    """``--manifest PATH``: which manifest.yaml selects the orchestrator."""
-    parser.add_argument(
-        "--manifest",
-        metavar="PATH",
-        help="platform manifest selecting the orchestrator (default: ./manifest.yaml if it "
-        "exists, else the 'dagster' orchestrator with defaults)",
-    )
-
-
 def default_commands() -> list[Command]:
     """Every built-in command, in help order."""
-    from floe_registry.cli import (
-        commands_artifacts,
-        commands_lineage,
-        commands_platform,
-        commands_runtime,
-        commands_schedule,
-    )
-
-    return [
-        *commands_platform.PLUGIN_COMMANDS,
-        *commands_artifacts.COMMANDS,
-        *commands_lineage.COMMANDS,
-        *commands_schedule.COMMANDS,
-        *commands_platform.ORCHESTRATOR_COMMANDS,
-        *commands_runtime.COMMANDS,
-    ]
+    return builtin_commands()
 
 
 def _common_options(*, top_level: bool) -> argparse.ArgumentParser:
@@ -227,7 +150,8 @@ def _report_error(invocation: Invocation, exc: BaseException, prefix: str = "err
 
 
 def _check_capability(invocation: Invocation, command: Command) -> None:
-    from floe_orchestration_core.plugin import Capability
+    # Imported here: `floe --help` and `floe plugins list` start without them.
+    from floe_orchestration_core.plugin_metadata import Capability
     from floe_registry.errors import MissingCapabilityError
 
     if command.requires is None:

@@ -8,11 +8,12 @@ invalid input as an input error (exit 2).
 from __future__ import annotations
 
 import argparse
+import json
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from floe_registry.cli.app import EXIT_CHECK_FAILED, EXIT_OK, Command, Invocation
+from floe_registry.cli.command import EXIT_CHECK_FAILED, EXIT_OK, Command, Invocation
 from floe_registry.cli.tables import render_table
 
 if TYPE_CHECKING:
@@ -191,8 +192,6 @@ def _graph(path: str) -> Any:
 
 
 def _run_graph_export(invocation: Invocation) -> int:
-    import json
-
     args = invocation.args
     graph = _graph(args.artifacts)
     if args.format == "json":

@@ -14,7 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
-from floe_registry.cli.app import EXIT_OK, Command, Invocation
+from floe_registry.cli.command import EXIT_OK, Command, Invocation
 
 __all__ = ["COMMANDS"]
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from floe_registry.cli.app import (
+from floe_orchestration_core import FLOE_API_VERSION
+from floe_registry.cli.command import (
     EXIT_CHECK_FAILED,
     EXIT_OK,
     Command,
@@ -30,7 +31,6 @@ def _configure_plugins_list(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_plugins_list(invocation: Invocation) -> int:
-    from floe_orchestration_core import FLOE_API_VERSION
     from floe_registry.discovery import list_plugins
 
     plugins = list_plugins(invocation.args.kind)

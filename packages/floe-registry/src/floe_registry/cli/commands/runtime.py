@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from floe_registry.cli.app import EXIT_CHECK_FAILED, EXIT_OK, Command, Invocation
+from floe_registry.cli.command import EXIT_CHECK_FAILED, EXIT_OK, Command, Invocation
 from floe_registry.cli.tables import render_table
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ import argparse
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from floe_registry.cli.app import EXIT_OK, Command, Invocation
+from floe_registry.cli.command import EXIT_OK, Command, Invocation
 from floe_registry.cli.tables import render_table
 
 if TYPE_CHECKING:
