@@ -1,7 +1,8 @@
 """Every check a developer or CI runs, one session per concern (run on uv).
 
     uv run nox -s ci            # what CI runs: lint, types, tests (3.11, 3.12), wheels, integration
-    uv run nox -s tests-3.11    # one interpreter
+    uv run nox -s lint          # ruff, import-linter contracts and layers, no import cycles
+    uv run nox -s tests-3.11    # one interpreter (with each package's coverage against its floor)
     uv run nox -s contracts     # the adapter contract suites only
     uv run nox -s bench         # benchmarks; writes numbers to stdout for docs/benchmarks.md
 
@@ -11,6 +12,7 @@ the lock file pins.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -66,11 +68,14 @@ def _pytest(session: nox.Session, *args: str, allow_empty: bool = False) -> None
 
 @nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
-    """ruff (lint + format check) and the import-linter architecture contracts."""
+    """ruff (lint + format check), the import-linter contracts (between packages and the
+    layers inside each), and no import cycle between modules of any package's src/."""
     _sync(session)
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("lint-imports")
+    _pytest(session, str(ROOT / "tools"), "-p", "no:cacheprovider", "-q")
+    session.run("python", str(ROOT / "tools" / "import_cycles.py"))
 
 
 @nox.session(python="3.11")
@@ -80,17 +85,63 @@ def typecheck(session: nox.Session) -> None:
     for dist in PACKAGES:
         package = ROOT / "packages" / dist
         session.run("mypy", str(package / "src"), str(package / "tests"))
-    session.run("mypy", "noxfile.py", "benchmarks", "integration")
+    session.run("mypy", "noxfile.py", "benchmarks", "integration", "tools")
+
+
+#: Line coverage each package's own tests must keep (percent of its src/ statements, measured
+#: in the test process: code that runs only in child processes, such as the `floe` command's
+#: subprocess tests or Dagster's services, is not counted). Set at what each measured when
+#: coverage was introduced, rounded down; raise a floor when coverage rises, never lower it.
+COVERAGE_FLOORS = {
+    "floe-orchestration-core": 96,
+    "floe-orchestrator-dagster": 80,
+    "floe-lineage-openlineage": 93,
+    "floe-registry": 77,
+}
 
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Each package's own tests, one pytest run per package."""
+    """Each package's own tests, one pytest run per package, with its line coverage: a report
+    per package and a summary of all of them, each against its floor in COVERAGE_FLOORS."""
     _sync(session)
-    for dist in PACKAGES:
+    reports = Path(session.create_tmp()) / "coverage"
+    shutil.rmtree(reports, ignore_errors=True)
+    reports.mkdir()
+    for dist, module in PACKAGES.items():
         tests_dir = ROOT / "packages" / dist / "tests"
         session.log(f"--- {dist}")
-        _pytest(session, str(tests_dir), "-p", "no:cacheprovider")
+        session.env["COVERAGE_FILE"] = str(reports / f".coverage.{dist}")
+        _pytest(
+            session,
+            str(tests_dir),
+            "-p",
+            "no:cacheprovider",
+            f"--cov={module}",
+            "--cov-report=term:skip-covered",
+            f"--cov-report=json:{reports / f'{dist}.json'}",
+            f"--cov-fail-under={COVERAGE_FLOORS[dist]}",
+        )
+    session.log(_coverage_summary(reports))
+
+
+def _coverage_summary(reports: Path) -> str:
+    """One line per package: its measured line coverage against its floor."""
+    lines = ["line coverage by package (tests in-process):"]
+    for dist in PACKAGES:
+        report = reports / f"{dist}.json"
+        if not report.is_file():
+            lines.append(f"  {dist:<28} not measured (no tests ran)")
+            continue
+        totals = json.loads(report.read_text(encoding="utf-8"))["totals"]
+        measured = float(totals["percent_covered"])
+        floor = COVERAGE_FLOORS[dist]
+        verdict = "ok" if measured >= floor else "BELOW FLOOR"
+        lines.append(
+            f"  {dist:<28} {measured:5.1f} %  floor {floor} %  {verdict}  "
+            f"({totals['covered_lines']}/{totals['num_statements']} statements)"
+        )
+    return "\n".join(lines)
 
 
 #: Ends of the supported Dagster range (dagster>=1.10,<1.14). "latest" is what uv.lock pins;

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from floe_lineage_openlineage import __version__
 from floe_orchestration_core.env_secrets import EnvironmentSecrets
 from floe_orchestration_core.errors import LineageError
 
@@ -62,8 +63,6 @@ NO_CLIENT_RETRIES: Mapping[str, Any] = {
 
 def default_producer() -> str:
     """``https://github.com/floe-orchestration/floe/tree/v<version>/packages/floe-lineage-openlineage``."""
-    from floe_lineage_openlineage import __version__
-
     return (
         f"https://github.com/floe-orchestration/floe/tree/v{__version__}/packages/"
         "floe-lineage-openlineage"
