@@ -7,13 +7,18 @@ Python assets, alert channels), not the transform graph's shape: see decision 00
 from __future__ import annotations
 
 import difflib
-from collections import Counter
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from floe_orchestration_core.artifacts.alerting import AlertChannelConfig, MonitoringSettings
-from floe_orchestration_core.artifacts.fields import FrozenModel, Identifier, NonEmptyStr, Sha256
+from floe_orchestration_core.artifacts.fields import (
+    FrozenModel,
+    Identifier,
+    NonEmptyStr,
+    Sha256,
+    repeated_names,
+)
 from floe_orchestration_core.artifacts.python_assets import PythonAssetConfig
 from floe_orchestration_core.artifacts.runs import (
     FileArrivalSensor,
@@ -95,21 +100,19 @@ class CompiledArtifacts(FrozenModel):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> CompiledArtifacts:
-        problems: list[str] = []
         targets = [t.name for t in self.compute_targets]
         partitions = [p.name for p in self.partitions]
-        for section, names in (
-            ("compute_targets", targets),
-            ("schedules", [s.name for s in self.schedules]),
-            ("sensors", [s.name for s in self.sensors]),
-            ("partitions", partitions),
-            ("sources", [s.key for s in self.sources]),
-            ("python_assets", [a.name for a in self.python_assets]),
-            ("alert_channels", [c.name for c in self.alert_channels]),
-        ):
-            repeated = sorted(name for name, count in Counter(names).items() if count > 1)
-            if repeated:
-                problems.append(f"{section}: names must be unique; repeated: {', '.join(repeated)}")
+        problems = repeated_names(
+            [
+                ("compute_targets", targets),
+                ("schedules", [s.name for s in self.schedules]),
+                ("sensors", [s.name for s in self.sensors]),
+                ("partitions", partitions),
+                ("sources", [s.key for s in self.sources]),
+                ("python_assets", [a.name for a in self.python_assets]),
+                ("alert_channels", [c.name for c in self.alert_channels]),
+            ]
+        )
         known = ", ".join(targets)
         if self.default_compute not in targets:
             problems.append(

@@ -7,6 +7,8 @@ and timezones are validated with :mod:`floe_orchestration_core.scheduling` as th
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated
 
@@ -23,6 +25,7 @@ __all__ = [
     "NonEmptyStr",
     "Sha256",
     "TimezoneName",
+    "repeated_names",
 ]
 
 #: Names of schedules, sensors, compute targets and partitions: safe as identifiers in every
@@ -68,6 +71,20 @@ TimezoneName = Annotated[NonEmptyStr, AfterValidator(_valid_timezone)]
 
 #: A calendar date (``2024-01-01``) or an instant (``2024-01-01T06:00:00Z``), kept as given.
 DateOrDatetime = Annotated[date | datetime, BeforeValidator(_date_or_datetime)]
+
+
+def repeated_names(sections: Iterable[tuple[str, Iterable[str]]]) -> list[str]:
+    """One ``"section: names must be unique; repeated: a, b"`` line per section repeating a name.
+
+    >>> repeated_names([("schedules", ["daily", "daily"]), ("sensors", ["a"])])
+    ['schedules: names must be unique; repeated: daily']
+    """
+    problems: list[str] = []
+    for section, names in sections:
+        repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+        if repeated:
+            problems.append(f"{section}: names must be unique; repeated: {', '.join(repeated)}")
+    return problems
 
 
 class FrozenModel(BaseModel):

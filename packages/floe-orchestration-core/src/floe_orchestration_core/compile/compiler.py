@@ -70,13 +70,8 @@ from floe_orchestration_core.artifacts import (
     TransformConfig,
     format_pydantic_errors,
 )
-from floe_orchestration_core.compile.manifest import (
-    ColumnRecord,
-    DbtManifest,
-    NodeRecord,
-    parse_manifest,
-    read_manifest_file,
-)
+from floe_orchestration_core.compile.manifest import parse_manifest, read_manifest_file
+from floe_orchestration_core.compile.manifest_records import ColumnRecord, DbtManifest, NodeRecord
 from floe_orchestration_core.compile.product import (
     FloeProductSpec,
     load_product_spec,

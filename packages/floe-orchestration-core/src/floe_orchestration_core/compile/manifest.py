@@ -37,8 +37,7 @@ manifest writer):
 - **Columns**: ``columns`` (a mapping of name to column; a list is accepted too) →
   :class:`ColumnRecord` with ``data_type`` and ``description``.
 
-The records are defined in :mod:`floe_orchestration_core.compile.manifest_records` and
-exported here too.
+The records are :mod:`floe_orchestration_core.compile.manifest_records`.
 """
 
 from __future__ import annotations
@@ -64,12 +63,6 @@ from floe_orchestration_core.errors import CompileError
 __all__ = [
     "SUPPORTED_SCHEMA_VERSIONS",
     "TRANSFORM_RESOURCE_TYPES",
-    "ColumnRecord",
-    "DbtManifest",
-    "ExposureRecord",
-    "NodeRecord",
-    "SourceRecord",
-    "TestRecord",
     "load_manifest",
     "parse_manifest",
     "read_manifest_file",

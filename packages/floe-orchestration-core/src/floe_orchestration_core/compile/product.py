@@ -54,7 +54,6 @@ project's transforms is :mod:`floe_orchestration_core.compile.product_selections
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -84,7 +83,7 @@ from floe_orchestration_core.artifacts import (
     TimezoneName,
     format_pydantic_errors,
 )
-from floe_orchestration_core.artifacts.fields import Identifier, NonEmptyStr
+from floe_orchestration_core.artifacts.fields import Identifier, NonEmptyStr, repeated_names
 from floe_orchestration_core.errors import ProductSpecError
 from floe_orchestration_core.safe_yaml import load_yaml_mapping, read_bounded
 
@@ -256,17 +255,15 @@ class FloeProductSpec(_Spec):
 
     @model_validator(mode="after")
     def _names_unique(self) -> FloeProductSpec:
-        problems: list[str] = []
-        for section, names in (
-            ("schedules", [s.name for s in self.schedules]),
-            ("sensors", [s.name for s in self.sensors]),
-            ("partitions", [p.name for p in self.partitions]),
-            ("python_assets", [a.name for a in self.python_assets]),
-            ("alert_channels", [c.name for c in self.alert_channels]),
-        ):
-            repeated = sorted(name for name, count in Counter(names).items() if count > 1)
-            if repeated:
-                problems.append(f"{section}: names must be unique; repeated: {', '.join(repeated)}")
+        problems = repeated_names(
+            [
+                ("schedules", [s.name for s in self.schedules]),
+                ("sensors", [s.name for s in self.sensors]),
+                ("partitions", [p.name for p in self.partitions]),
+                ("python_assets", [a.name for a in self.python_assets]),
+                ("alert_channels", [c.name for c in self.alert_channels]),
+            ]
+        )
         if problems:
             raise ValueError("\n".join(problems))
         return self

@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from floe_orchestration_core.compile.manifest import DbtManifest, TestRecord
+from floe_orchestration_core.compile.manifest_records import DbtManifest, TestRecord
 
 __all__ = ["attach_quality_checks"]
 
