@@ -12,11 +12,9 @@ import pytest
 from floe_orchestration_core.artifacts import CompiledArtifacts
 from floe_orchestration_core.compile import compile_artifacts
 from floe_orchestration_core.testing import make_artifacts, make_source, make_transform
-from floe_orchestrator_dagster.dbt_manifest import (
-    DbtManifestError,
-    ProjectManifest,
-    resolve_manifest_path,
-)
+from floe_orchestrator_dagster.dbt.manifest import ProjectManifest
+from floe_orchestrator_dagster.dbt.manifest_files import resolve_manifest_path
+from floe_orchestrator_dagster.errors import DbtManifestError
 
 
 def _with_paths(

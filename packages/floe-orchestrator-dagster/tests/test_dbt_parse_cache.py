@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from floe_orchestrator_dagster.dbt_parse_cache import (
+from floe_orchestrator_dagster.dbt.parse_cache import (
     CACHE_FOLDER,
     PARTIAL_PARSE,
     parse_cache_target,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from packaging import version
 
-from floe_orchestrator_dagster.dbt_resource import FloeDbtCliResource
+from floe_orchestrator_dagster.dbt.resource import FloeDbtCliResource
 
 
 def _resource(tmp_path: Path, executable: str) -> FloeDbtCliResource:

@@ -11,7 +11,7 @@ from typing import Any
 
 from dagster_dbt import build_dbt_asset_specs
 
-from floe_orchestrator_dagster.dbt_selection import ALL, flat_fqn, plan_selections
+from floe_orchestrator_dagster.dbt.selection import ALL, flat_fqn, plan_selections
 
 
 def _manifest(fqns: Mapping[str, tuple[str, ...]], ephemeral: frozenset[str]) -> dict[str, Any]:

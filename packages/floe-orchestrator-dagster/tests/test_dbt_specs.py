@@ -11,9 +11,9 @@ from dagster import AssetExecutionContext
 from dagster_dbt import dbt_assets
 
 from floe_orchestration_core.compile import compile_artifacts
-from floe_orchestrator_dagster.dbt_manifest import ProjectManifest
-from floe_orchestrator_dagster.dbt_specs import dbt_assets_for
-from floe_orchestrator_dagster.translator import FloeDagsterDbtTranslator
+from floe_orchestrator_dagster.dbt.manifest import ProjectManifest
+from floe_orchestrator_dagster.dbt.specs import dbt_assets_for
+from floe_orchestrator_dagster.dbt.translator import FloeDagsterDbtTranslator
 
 CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus" / "dbt-manifests"
 FIXTURES = Path(__file__).resolve().parents[2] / "floe-orchestration-core" / "tests" / "fixtures"

@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from floe_orchestrator_dagster import dbt_warm
-from floe_orchestrator_dagster.dbt_warm_client import ENV_FALLBACK, ENV_SOCKET
+from floe_orchestrator_dagster.dbt import warm as dbt_warm
+from floe_orchestrator_dagster.dbt.warm_client import ENV_FALLBACK, ENV_SOCKET
 
 DBT = dbt_warm.dbt_executable()
 pytestmark = pytest.mark.skipif(
@@ -208,7 +208,7 @@ def test_close_stops_the_server_and_restores_the_environment() -> None:
 def test_the_server_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
     script = (
         "import sys, time\n"
-        "from floe_orchestrator_dagster import dbt_warm\n"
+        "from floe_orchestrator_dagster.dbt import warm as dbt_warm\n"
         f"server = dbt_warm.WarmDbt({DBT!r})\n"
         "print(server.pid, flush=True)\n"
         "time.sleep(120)\n"
@@ -224,7 +224,7 @@ def test_the_server_dies_with_the_process_that_started_it(tmp_path: Path) -> Non
 def test_dbt_output_never_waits_for_a_slow_reader_and_keeps_every_line_in_order() -> None:
     import threading
 
-    from floe_orchestrator_dagster.dbt_warm import _UnblockedStdout
+    from floe_orchestrator_dagster.dbt.warm import _UnblockedStdout
 
     read_end, write_end = os.pipe()
     out = _UnblockedStdout(write_end)

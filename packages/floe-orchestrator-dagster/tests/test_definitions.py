@@ -16,7 +16,7 @@ from floe_orchestration_core.compile import compile_artifacts
 from floe_orchestration_core.graph import TransformGraph
 from floe_orchestration_core.testing import make_artifacts, make_transform
 from floe_orchestrator_dagster.config import DagsterAdapterConfig, TranslatorSettings
-from floe_orchestrator_dagster.dbt_manifest import ProjectManifest
+from floe_orchestrator_dagster.dbt.manifest import ProjectManifest
 from floe_orchestrator_dagster.definitions import (
     MissingDbtProject,
     asset_key_for,

@@ -27,8 +27,9 @@ from floe_orchestration_core.slim_manifest import (
     write_slim_manifest,
 )
 from floe_orchestrator_dagster.config import DagsterAdapterConfig
-from floe_orchestrator_dagster.dbt_manifest import _SLIM_CHECKSUM_KEY, ProjectManifest
-from floe_orchestrator_dagster.dbt_nodes import UNREAD_KEYS
+from floe_orchestrator_dagster.dbt.manifest import ProjectManifest
+from floe_orchestrator_dagster.dbt.manifest_files import _SLIM_CHECKSUM_KEY
+from floe_orchestrator_dagster.dbt.nodes import UNREAD_KEYS
 from floe_orchestrator_dagster.definitions import build_definitions
 
 CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus" / "dbt-manifests"

@@ -7,8 +7,8 @@ from dagster._utils.tags import is_valid_tag_key
 from hypothesis import given
 from hypothesis import strategies as st
 
+from floe_orchestrator_dagster.dbt.tags import TagMapper, dagster_tag_key, sanitize_tag_section
 from floe_orchestrator_dagster.errors import TagCollisionError
-from floe_orchestrator_dagster.tags import TagMapper, dagster_tag_key, sanitize_tag_section
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,13 @@ from dagster import AssetKey
 from floe_orchestration_core.artifacts import CompiledArtifacts
 from floe_orchestration_core.testing import make_artifacts, make_source, make_transform
 from floe_orchestrator_dagster.config import TranslatorSettings
-from floe_orchestrator_dagster.dbt_manifest import ProjectManifest
-from floe_orchestrator_dagster.errors import TagCollisionError
-from floe_orchestrator_dagster.translator import (
+from floe_orchestrator_dagster.dbt.manifest import ProjectManifest
+from floe_orchestrator_dagster.dbt.translator import (
     FloeDagsterDbtTranslator,
     dagster_group_name,
     dagster_owners,
 )
+from floe_orchestrator_dagster.errors import TagCollisionError
 
 _CHECKS = (
     {

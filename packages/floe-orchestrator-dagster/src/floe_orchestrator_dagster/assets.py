@@ -24,9 +24,12 @@ import dagster as dg
 from floe_orchestration_core.artifacts import TransformConfig
 from floe_orchestration_core.graph import TransformGraph
 from floe_orchestrator_dagster.config import DagsterAdapterConfig, TranslatorSettings
-from floe_orchestrator_dagster.definitions import asset_key_for
-from floe_orchestrator_dagster.tags import TagMapper
-from floe_orchestrator_dagster.translator import dagster_group_name, dagster_owners
+from floe_orchestrator_dagster.dbt.tags import TagMapper
+from floe_orchestrator_dagster.dbt.translator import (
+    asset_key_for,
+    dagster_group_name,
+    dagster_owners,
+)
 
 __all__ = ["build_assets"]
 

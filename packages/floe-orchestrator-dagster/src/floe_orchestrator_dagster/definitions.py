@@ -6,8 +6,8 @@
   partitioning, since one AssetsDefinition has one ``partitions_def``), named ``dbt_<compute>``
   (``dbt_<compute>_<partition>`` for a partitioned group; ``…_stage<N>`` when targets feed each
 other back and forth, see :func:`_stages`), selecting exactly its transforms
-  (:mod:`~floe_orchestrator_dagster.dbt_selection`) from a manifest holding only what it needs
-  (:mod:`~floe_orchestrator_dagster.dbt_manifest`); dependencies on transforms of other groups
+  (:mod:`~floe_orchestrator_dagster.dbt.selection`) from a manifest holding only what it needs
+  (:mod:`~floe_orchestrator_dagster.dbt.manifest`); dependencies on transforms of other groups
   are kept (they are assets of the other groups) and ephemeral models are connected through,
   as dagster-dbt does;
 - one dbt resource per compute target under ``dbt_<compute>``: a ``DbtCliResource`` on
@@ -18,23 +18,23 @@ other back and forth, see :func:`_stages`), selecting exactly its transforms
   repository rather than dangling keys; a source nobody reads is no asset (``@dbt_assets``
   creates none either) and is listed in the Definitions' metadata (``floe/unread_sources``);
 - dbt tests as asset checks (see
-  :class:`~floe_orchestrator_dagster.translator.FloeDagsterDbtTranslator`; error severity
+  :class:`~floe_orchestrator_dagster.dbt.translator.FloeDagsterDbtTranslator`; error severity
   blocking), the retry policy, time-window partitions (the run's window reaches
   dbt as ``--vars``), and the jobs and schedules of :mod:`floe_orchestrator_dagster.jobs`.
 
 Each op runs ``dbt build`` through ``DbtCliResource.cli(..., context=context).stream()``, in a
 target folder seeded with the op's own dbt partial-parse state
-(:mod:`~floe_orchestrator_dagster.dbt_parse_cache`), so a step parses only what changed.
+(:mod:`~floe_orchestrator_dagster.dbt.parse_cache`), so a step parses only what changed.
 
 **Selection, fast.** ``@dbt_assets`` evaluates its ``select`` with dbt-core's selector (a
 rebuild of dbt's ``Manifest`` and graph per decorator, criteria x nodes); floe knows each group's
 unique ids already, so it builds the decorator's assets from them with
-:func:`~floe_orchestrator_dagster.dbt_specs.dbt_assets_for` (dagster-dbt's specs and op, no
+:func:`~floe_orchestrator_dagster.dbt.specs.dbt_assets_for` (dagster-dbt's specs and op, no
 selector). The ``select`` string still matters at run time: dagster-dbt hands it to dbt. When one
 group holds every model, ``select`` is ``fqn:*`` (dagster-dbt's default; at run time, the whole
 project). Otherwise the group's manifest marks its transforms with the dbt tag
 ``floe_dagster__<compute>__<partition>`` and ``select`` is that one tag criterion; the op then
-adds ``--select <the group's fqn criteria>`` (:mod:`~floe_orchestrator_dagster.dbt_selection`)
+adds ``--select <the group's fqn criteria>`` (:mod:`~floe_orchestrator_dagster.dbt.selection`)
 when it builds the whole group. In the real project the tag matches nothing (dbt logs that it
 matched no node), so the run builds exactly the group; a run of part of the group is selected
 by dagster-dbt from the assets asked for, as usual.
@@ -54,7 +54,6 @@ from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from dagster import AssetExecutionContext
-from dagster_dbt.asset_utils import default_asset_key_fn
 
 from floe_orchestration_core.artifacts import (
     CompiledArtifacts,
@@ -64,16 +63,18 @@ from floe_orchestration_core.artifacts import (
 )
 from floe_orchestration_core.graph import TransformGraph
 from floe_orchestrator_dagster import jobs
-from floe_orchestrator_dagster.config import DagsterAdapterConfig, TranslatorSettings
-from floe_orchestrator_dagster.dbt_manifest import ProjectManifest
-from floe_orchestrator_dagster.dbt_parse_cache import parse_cache_target, store_parse_cache
-from floe_orchestrator_dagster.dbt_resource import (
+from floe_orchestrator_dagster.compat import DISALLOWED_NAMES
+from floe_orchestrator_dagster.config import DagsterAdapterConfig
+from floe_orchestrator_dagster.dbt.manifest import ProjectManifest
+from floe_orchestrator_dagster.dbt.parse_cache import parse_cache_target, store_parse_cache
+from floe_orchestrator_dagster.dbt.resource import (
     MissingDbtProject,
     dbt_resource,
     resolve_project_dir,
 )
-from floe_orchestrator_dagster.dbt_selection import ALL, flat_fqn, plan_selections
-from floe_orchestrator_dagster.dbt_specs import dbt_assets_for
+from floe_orchestrator_dagster.dbt.selection import ALL, flat_fqn, plan_selections
+from floe_orchestrator_dagster.dbt.specs import dbt_assets_for
+from floe_orchestrator_dagster.dbt.translator import FloeDagsterDbtTranslator, asset_key_for
 from floe_orchestrator_dagster.errors import DbtProjectMissingError, ReservedAssetNameError
 from floe_orchestrator_dagster.lineage_runtime import (
     LineageEmitter,
@@ -83,7 +84,6 @@ from floe_orchestrator_dagster.lineage_runtime import (
     python_asset_hook as python_asset_lineage_hook,
 )
 from floe_orchestrator_dagster.sensors import build_sensors
-from floe_orchestrator_dagster.translator import FloeDagsterDbtTranslator
 
 if TYPE_CHECKING:
     from floe_orchestration_core.lineage import LineageBackendPlugin
@@ -101,38 +101,6 @@ __all__ = [
 #: A group of transforms built by one ``@dbt_assets``: (compute target, partition or None,
 #: stage; see :func:`_stages`).
 GroupLabel = tuple[str, str | None, int]
-
-
-def asset_key_for(
-    item: TransformConfig | SourceConfig, settings: TranslatorSettings | None = None
-) -> dg.AssetKey:
-    """The asset key of a transform or source when no manifest says more.
-
-    The translator's rule applied to what the artifacts know: ``meta.dagster.asset_key``;
-    else ``[source_name, table]`` for a source, the alias for a versioned model, the name
-    otherwise; then ``settings.key_prefix``. (With a manifest, a model's configured schema
-    also leads its key, as dagster-dbt does: :func:`build_definitions` asks the translator.)
-    """
-    if isinstance(item, SourceConfig):
-        props: dict[str, Any] = {
-            "resource_type": "source",
-            "source_name": item.source_name,
-            "name": item.name,
-            "meta": item.meta,
-            "config": {},
-        }
-    else:
-        props = {
-            "resource_type": item.resource_type.value,
-            "name": item.unique_id.split(".")[2] if item.version is not None else item.name,
-            "version": item.version,
-            "alias": item.alias or item.name,
-            "meta": item.meta,
-            "config": {},
-        }
-    key = default_asset_key_fn(props)
-    prefix = (settings or TranslatorSettings()).key_prefix
-    return key.with_prefix(list(prefix)) if prefix else key
 
 
 def _marker_tag(label: GroupLabel) -> str:
@@ -343,8 +311,6 @@ def _refuse_reserved_names(artifacts: CompiledArtifacts, config: DagsterAdapterC
     """Dagster names each op output after its asset key and refuses Python keywords and its
     own parameter names there (a model called ``config`` or ``or``): say so, with the fix,
     before dagster-dbt fails deep inside the decorator."""
-    from dagster._core.definitions.utils import DISALLOWED_NAMES
-
     for transform in artifacts.transforms:
         if transform.is_ephemeral:
             continue

@@ -32,8 +32,8 @@ from floe_orchestration_core.python_assets import (
     load_asset_function,
     run_python_asset,
 )
+from floe_orchestrator_dagster.dbt.tags import TagMapper
 from floe_orchestrator_dagster.errors import DagsterAdapterError
-from floe_orchestrator_dagster.tags import TagMapper
 
 __all__ = ["PythonAssetRunHook", "build_python_assets", "python_asset_keys"]
 

@@ -277,9 +277,9 @@ def _tally_event(tally: RunTally, event: Any, dg: Any) -> None:
 
 
 def _warm_dbt_for(artifacts: CompiledArtifacts) -> contextlib.AbstractContextManager[None]:
-    """A warm dbt server (:mod:`floe_orchestrator_dagster.dbt_warm`) when the product runs dbt
+    """A warm dbt server (:mod:`floe_orchestrator_dagster.dbt.warm`) when the product runs dbt
     (it stops when ``floe run`` ends)."""
-    from floe_orchestrator_dagster.dbt_warm import dbt_executable, warm_dbt
+    from floe_orchestrator_dagster.dbt.warm import dbt_executable, warm_dbt
 
     if not any(not t.is_ephemeral for t in artifacts.transforms):
         return contextlib.nullcontext()

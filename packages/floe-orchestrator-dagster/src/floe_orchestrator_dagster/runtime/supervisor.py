@@ -54,6 +54,7 @@ from floe_orchestration_core.runtime import (
     StartOptions,
     StopReport,
 )
+from floe_orchestrator_dagster.process_lifetime import become_subreaper
 from floe_orchestrator_dagster.runtime import processes, state
 from floe_orchestrator_dagster.runtime.home import (
     process_environment,
@@ -155,7 +156,7 @@ class DagsterLocalRuntime(LocalRuntime):
         url = webserver_url(options.host, options.port)
         self._stop_requested.clear()
         previous = self._install_signal_handlers()
-        processes.become_subreaper()
+        become_subreaper()
         services: list[_Service] = []
         try:
             web_command = [

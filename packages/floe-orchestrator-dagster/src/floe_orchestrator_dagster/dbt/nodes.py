@@ -1,8 +1,8 @@
-"""dbt nodes as :class:`~floe_orchestrator_dagster.dbt_manifest.ProjectManifest` holds them.
+"""dbt nodes as :class:`~floe_orchestrator_dagster.dbt.manifest.ProjectManifest` holds them.
 
 One function per resource type turns a decoded ``manifest.json`` node (or nothing, when the
 manifest is absent) and floe's record of it into the dict dagster-dbt reads; the rules are in
-the module docstring of :mod:`~floe_orchestrator_dagster.dbt_manifest`. Keys neither
+the module docstring of :mod:`~floe_orchestrator_dagster.dbt.manifest`. Keys neither
 dagster-dbt nor floe reads are dropped (:data:`UNREAD_KEYS`), and :func:`stub_node` keeps what a
 node read by another decorator needs.
 """

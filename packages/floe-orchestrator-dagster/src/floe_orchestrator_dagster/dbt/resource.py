@@ -9,7 +9,7 @@ definitions still load and only a run fails, with :class:`DbtProjectMissingError
 --version`` process per op; it does not open a dbt adapter in the run process (floe's ops never
 fetch row counts or column metadata, which is all that handle is for, and opening it loads the
 profile and imports the adapter: about a second per op); and when the process runs a warm dbt
-server (:mod:`floe_orchestrator_dagster.dbt_warm`, started by in-process ``floe run``), its
+server (:mod:`floe_orchestrator_dagster.dbt.warm`, started by in-process ``floe run``), its
 command is the warm client, so each op's dbt starts without importing dbt again.
 """
 
@@ -18,15 +18,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from functools import cached_property
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
+from packaging import version
 
 from floe_orchestration_core.artifacts import CompiledArtifacts, ComputeTarget
-from floe_orchestrator_dagster import dbt_warm
-from floe_orchestrator_dagster.dbt_warm import dbt_executable
+from floe_orchestrator_dagster.dbt import warm
+from floe_orchestrator_dagster.dbt.warm import dbt_executable
 
 __all__ = [
     "FloeDbtCliResource",
@@ -91,7 +94,7 @@ def dbt_resource(
             )
         profiles_dir = str(profiles)
     executable = dbt_executable()
-    warm = dbt_warm.client_executable()
+    client = warm.client_executable()
     if executable is None:
         return _missing_resource(
             f"compute target {target.name!r} needs the dbt command, which is neither on PATH "
@@ -102,7 +105,7 @@ def dbt_resource(
         project_dir=str(project_dir),
         profiles_dir=profiles_dir,
         target=target.dbt_target or artifacts.dbt.target,
-        dbt_executable=warm if warm is not None and dbt_warm.is_own_dbt(executable) else executable,
+        dbt_executable=client if client is not None and warm.is_own_dbt(executable) else executable,
     )
 
 
@@ -118,13 +121,8 @@ class FloeDbtCliResource(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> Any:
-        from importlib.metadata import PackageNotFoundError
-        from importlib.metadata import version as installed_version
-
-        from packaging import version
-
-        if dbt_warm.is_own_dbt(self.dbt_executable) or (
-            self.dbt_executable == dbt_warm.client_executable()
+        if warm.is_own_dbt(self.dbt_executable) or (
+            self.dbt_executable == warm.client_executable()
         ):
             try:
                 return version.parse(installed_version("dbt-core"))

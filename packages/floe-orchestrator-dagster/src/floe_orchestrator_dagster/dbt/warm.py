@@ -10,7 +10,7 @@ compute targets) *while* the run process imports Dagster and builds the definiti
 Then every dbt command of the run is served by ``fork``: the server (which has imported, never
 run, dbt) forks a child that *is* a fresh dbt process — its own globals, flags, adapter and
 connections, exactly as if started from scratch — minus the imports. The command dagster-dbt
-starts is the small client of :mod:`.dbt_warm_client` (see its docstring): it hands over its
+starts is the small client of :mod:`.warm_client` (see its docstring): it hands over its
 arguments, working directory, environment and standard streams, and returns dbt's exit
 status, so dagster-dbt reads dbt's JSON log from its pipe as always. When the server is gone,
 the client runs the real ``dbt`` itself.
@@ -39,8 +39,9 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from floe_orchestrator_dagster import dbt_warm_client
-from floe_orchestrator_dagster.dbt_warm_client import ENV_FALLBACK, ENV_SOCKET
+from floe_orchestrator_dagster.dbt import warm_client
+from floe_orchestrator_dagster.dbt.warm_client import ENV_FALLBACK, ENV_SOCKET
+from floe_orchestrator_dagster.process_lifetime import die_with_parent
 
 __all__ = [
     "ENV_CLIENT",
@@ -110,22 +111,21 @@ class WarmDbt:
         self._listener.bind(str(self.socket_path))
         self._listener.listen(16)
         self.client = self._folder / "dbt"
-        package_root = Path(dbt_warm_client.__file__).resolve().parent.parent
+        # The folder that holds the floe_orchestrator_dagster package (two levels above dbt/).
+        package_root = Path(warm_client.__file__).resolve().parents[2]
         self.client.write_text(
             f"#!{sys.executable} -S\n"
             "import sys\n"
             f"sys.path.insert(0, {str(package_root)!r})\n"
-            "from floe_orchestrator_dagster.dbt_warm_client import main\n"
+            "from floe_orchestrator_dagster.dbt.warm_client import main\n"
             "sys.exit(main())\n"
         )
         self.client.chmod(stat.S_IRWXU)
-        from floe_orchestrator_dagster.runtime.processes import die_with_parent
-
         self._server = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "floe_orchestrator_dagster.dbt_warm",
+                "floe_orchestrator_dagster.dbt.warm",
                 str(self._listener.fileno()),
                 *adapters,
             ],
@@ -206,7 +206,7 @@ def serve(listen_fd: int, adapters: Sequence[str] = ()) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     while True:
         connection, _ = listener.accept()
-        frame = dbt_warm_client.read_frame(connection, max_fds=3)
+        frame = warm_client.read_frame(connection, max_fds=3)
         if frame is None:
             connection.close()
             continue
@@ -229,7 +229,7 @@ def _run_command(connection: socket.socket, request: dict[str, object], fds: lis
     code = 2
     finished = threading.Event()
     try:
-        dbt_warm_client.send_frame(connection, json.dumps({"pid": os.getpid()}).encode())
+        warm_client.send_frame(connection, json.dumps({"pid": os.getpid()}).encode())
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in dict(request["env"]).items()})  # type: ignore[call-overload]
         os.chdir(str(request["cwd"]))
@@ -247,7 +247,7 @@ def _run_command(connection: socket.socket, request: dict[str, object], fds: lis
             sys.stdout.close()  # everything dbt wrote is in the pipe before the status is sent
             sys.stderr.flush()
         with contextlib.suppress(OSError):
-            dbt_warm_client.send_frame(connection, json.dumps({"exit": code}).encode())
+            warm_client.send_frame(connection, json.dumps({"exit": code}).encode())
     return code
 
 

@@ -14,12 +14,13 @@ dagster-dbt's own code path, so the assets are the decorator's:
 - tests on a *source* that an asset reads are checks when the translator's settings have
   ``enable_source_tests_as_checks``, as in ``build_dbt_specs``;
 - duplicate asset keys are refused with dagster-dbt's own error
-  (``asset_utils._validate_asset_keys``, present in 0.26 through 0.29);
+  (``asset_utils._validate_asset_keys``, present in 0.26 through 0.29: ``compat``);
 - the op carries the ``dagster_dbt/select`` (and ``exclude``) op tags the decorator would set
   (what ``DbtCliResource.cli`` selects at run time), a single-run backfill policy for
   time-window partitions, ``can_subset=True`` and ``allow_arbitrary_check_specs=True``.
 
-``tests/test_dbt_specs.py`` checks that the result equals ``@dbt_assets``' on the same manifest.
+``tests/dbt/test_dbt_specs.py`` checks that the result equals ``@dbt_assets``' on the same
+manifest. Why floe builds on dagster-dbt's internals here: ``docs/decisions/0005``.
 """
 
 from __future__ import annotations
@@ -28,16 +29,16 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import dagster as dg
-from dagster._utils.warnings import suppress_dagster_warnings
-from dagster_dbt.asset_utils import (
+
+from floe_orchestrator_dagster.compat import (
+    ASSET_RESOURCE_TYPES,
     DAGSTER_DBT_SELECT_METADATA_KEY,
-    _validate_asset_keys,
     get_upstream_unique_ids,
     is_non_asset_node,
+    suppress_dagster_warnings,
+    validate_asset_keys,
 )
-from dagster_dbt.utils import ASSET_RESOURCE_TYPES
-
-from floe_orchestrator_dagster.translator import FloeDagsterDbtTranslator
+from floe_orchestrator_dagster.dbt.translator import FloeDagsterDbtTranslator
 
 __all__ = ["build_specs", "dbt_assets_for"]
 
@@ -75,7 +76,7 @@ def build_specs(
             key_by_unique_id[upstream_id] = upstream.key
             if source_checks and upstream_id.startswith("source"):
                 add_checks(upstream, upstream_id)
-    _validate_asset_keys(translator, manifest, key_by_unique_id)
+    validate_asset_keys(translator, manifest, key_by_unique_id)
     return specs, list(check_specs.values())
 
 

@@ -7,7 +7,7 @@ Each ``get_*`` method is small and overridable, in the style of dagster-dbt's ow
 
 .. code-block:: python
 
-    from floe_orchestrator_dagster.translator import FloeDagsterDbtTranslator
+    from floe_orchestrator_dagster import FloeDagsterDbtTranslator
 
     class MyTranslator(FloeDagsterDbtTranslator):
         def get_group_name(self, dbt_resource_props):
@@ -21,11 +21,12 @@ name and column schema — unless ``settings.dbt_table_metadata`` is off —, ``
 
 - **key**: dagster-dbt's key (``meta.dagster.asset_key``, else the configured schema and the
   name, else the name; a versioned model's alias), after ``settings.key_prefix``;
-- **metadata**: ``floe/unique_id``, ``floe/compute_target``, ``floe/schema`` (the schema the
-  relation is written to, ``""`` when dbt has none) and ``floe/materialization``; sources carry
-  ``floe/unique_id``, ``floe/schema``, ``floe/materialization`` = ``"source"`` and
-  ``floe/source_key`` (they have no compute target);
-- **tags**: the dbt tags through :mod:`floe_orchestrator_dagster.tags` (one mapping for the
+- **metadata**: :class:`~floe_orchestrator_dagster.metadata.FloeAssetMetadata` of the
+  transform (``floe/unique_id``, ``floe/compute_target``, ``floe/schema`` — the schema the
+  relation is written to, ``""`` when dbt has none —, ``floe/materialization``) or of the
+  source (``floe/unique_id``, ``floe/schema``, ``floe/materialization`` = ``"source"``,
+  ``floe/source_key``: sources have no compute target);
+- **tags**: the dbt tags through :mod:`floe_orchestrator_dagster.dbt.tags` (one mapping for the
   whole product, so a collision fails at generation time);
 - **description**: the dbt description, without the raw SQL dagster-dbt appends unless
   ``settings.sql_in_description``;
@@ -50,7 +51,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 from dagster import AssetCheckSpec, AssetKey, AssetSpec
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
-from dagster_dbt.asset_utils import default_description_fn, get_node
 
 from floe_orchestration_core.artifacts import (
     CompiledArtifacts,
@@ -59,14 +59,17 @@ from floe_orchestration_core.artifacts import (
     SourceConfig,
     TransformConfig,
 )
+from floe_orchestrator_dagster.compat import default_asset_key_fn, default_description_fn, get_node
 from floe_orchestrator_dagster.config import TranslatorSettings
-from floe_orchestrator_dagster.tags import TagMapper
+from floe_orchestrator_dagster.dbt.tags import TagMapper
+from floe_orchestrator_dagster.metadata import FloeAssetMetadata
 
 if TYPE_CHECKING:
     from dagster_dbt import DbtProject
 
 __all__ = [
     "FloeDagsterDbtTranslator",
+    "asset_key_for",
     "dagster_group_name",
     "dagster_owners",
     "dbt_translator_settings",
@@ -117,6 +120,38 @@ def dbt_translator_settings(settings: TranslatorSettings) -> DagsterDbtTranslato
     if "enable_source_metadata" in known:
         options["enable_source_metadata"] = False
     return DagsterDbtTranslatorSettings(**options)
+
+
+def asset_key_for(
+    item: TransformConfig | SourceConfig, settings: TranslatorSettings | None = None
+) -> AssetKey:
+    """The asset key of a transform or source when no manifest says more.
+
+    The translator's rule applied to what the artifacts know: ``meta.dagster.asset_key``;
+    else ``[source_name, table]`` for a source, the alias for a versioned model, the name
+    otherwise; then ``settings.key_prefix``. (With a manifest, a model's configured schema
+    also leads its key, as dagster-dbt does: the definitions ask the translator.)
+    """
+    if isinstance(item, SourceConfig):
+        props: dict[str, Any] = {
+            "resource_type": "source",
+            "source_name": item.source_name,
+            "name": item.name,
+            "meta": item.meta,
+            "config": {},
+        }
+    else:
+        props = {
+            "resource_type": item.resource_type.value,
+            "name": item.unique_id.split(".")[2] if item.version is not None else item.name,
+            "version": item.version,
+            "alias": item.alias or item.name,
+            "meta": item.meta,
+            "config": {},
+        }
+    key: AssetKey = default_asset_key_fn(props)
+    prefix = (settings or TranslatorSettings()).key_prefix
+    return key.with_prefix(list(prefix)) if prefix else key
 
 
 class FloeDagsterDbtTranslator(DagsterDbtTranslator):
@@ -188,31 +223,15 @@ class FloeDagsterDbtTranslator(DagsterDbtTranslator):
         )
         transform = self.transform_for(dbt_resource_props)
         if transform is not None:
-            metadata.update(
-                {
-                    "floe/unique_id": transform.unique_id,
-                    "floe/compute_target": transform.compute,
-                    "floe/schema": transform.schema_name or "",
-                    "floe/materialization": transform.materialization,
-                }
-            )
-            if transform.partition is not None:
-                metadata["floe/partition"] = transform.partition
+            metadata.update(FloeAssetMetadata.for_transform(transform).to_metadata())
             return metadata
         source = self.source_for(dbt_resource_props)
         if source is not None:
-            metadata.update(
-                {
-                    "floe/unique_id": source.unique_id,
-                    "floe/schema": source.schema_name or "",
-                    "floe/materialization": "source",
-                    "floe/source_key": source.key,
-                }
-            )
+            metadata.update(FloeAssetMetadata.for_source(source).to_metadata())
         return metadata
 
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
-        """The dbt tags mapped by :mod:`floe_orchestrator_dagster.tags`."""
+        """The dbt tags mapped by :mod:`floe_orchestrator_dagster.dbt.tags`."""
         transform = self.transform_for(dbt_resource_props)
         if transform is not None:
             return self.tag_mapper.tags_for(transform.tags, owner=f"'{transform.name}'")

@@ -1,7 +1,7 @@
 """The ``dbt`` command that a warm dbt server runs: the client half of :mod:`.dbt_warm`.
 
 This module imports the standard library only, so the launcher script that
-:class:`~floe_orchestrator_dagster.dbt_warm.WarmDbt` writes starts in a few tens of
+:class:`~floe_orchestrator_dagster.dbt.warm.WarmDbt` writes starts in a few tens of
 milliseconds (``python -S``). It behaves like ``dbt`` to whoever starts it (dagster-dbt):
 
 1. connects to the server's Unix socket (``FLOE_DBT_WARM_SOCKET``); when there is none, or it
