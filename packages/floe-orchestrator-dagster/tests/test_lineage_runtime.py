@@ -24,19 +24,19 @@ from floe_orchestration_core.lineage_events import LineageEvent, ParentRun, RunS
 from floe_orchestration_core.plugin import PluginMetadata
 from floe_orchestration_core.testing import InMemoryLineageBackend
 from floe_orchestration_core.testing.factories import make_artifacts, make_source, make_transform
-from floe_orchestrator_dagster.lineage_dbt_events import DbtLineageTap, stream_with_lineage
-from floe_orchestrator_dagster.lineage_runtime import (
+from floe_orchestrator_dagster.lineage.assets import AssetLineage
+from floe_orchestrator_dagster.lineage.dbt_events import DbtLineageTap, stream_with_lineage
+from floe_orchestrator_dagster.lineage.emitter import (
     FLUSH_BUDGET_SECONDS,
     INLINE_TAG,
     RUN_ID_TAG,
-    AssetLineage,
     LineageEmitter,
-    RunLineage,
     lineage_emitter,
     lineage_run_id,
-    redact,
 )
-from floe_orchestrator_dagster.lineage_sensors import emit_run_lineage
+from floe_orchestrator_dagster.lineage.redaction import redact
+from floe_orchestrator_dagster.lineage.runs import RunLineage
+from floe_orchestrator_dagster.lineage.sensor import emit_run_lineage
 
 CANARY = "hunter2-canary-7f3a"
 PKG = "analytics"

@@ -76,13 +76,9 @@ from floe_orchestrator_dagster.dbt.selection import ALL, flat_fqn, plan_selectio
 from floe_orchestrator_dagster.dbt.specs import dbt_assets_for
 from floe_orchestrator_dagster.dbt.translator import FloeDagsterDbtTranslator, asset_key_for
 from floe_orchestrator_dagster.errors import DbtProjectMissingError, ReservedAssetNameError
-from floe_orchestrator_dagster.lineage_runtime import (
-    LineageEmitter,
-    lineage_emitter,
-)
-from floe_orchestrator_dagster.lineage_runtime import (
-    python_asset_hook as python_asset_lineage_hook,
-)
+from floe_orchestrator_dagster.lineage.assets import python_asset_hook as python_asset_lineage_hook
+from floe_orchestrator_dagster.lineage.dbt_events import dbt_op_with_lineage
+from floe_orchestrator_dagster.lineage.emitter import LineageEmitter, lineage_emitter
 from floe_orchestrator_dagster.sensors import build_sensors
 
 if TYPE_CHECKING:
@@ -171,8 +167,6 @@ def _build_dbt_assets(
             if lineage is None:
                 yield from invocation.stream()
             else:  # the same Dagster events, plus START/COMPLETE/FAIL of every dbt node
-                from floe_orchestrator_dagster.lineage_dbt_events import dbt_op_with_lineage
-
                 yield from dbt_op_with_lineage(context, invocation, lineage)
         finally:
             store_parse_cache(project_dir, name, target_path)
@@ -338,7 +332,7 @@ def build_definitions(
     ``graph`` is the validated transform graph; ``cwd`` is the folder relative paths of the
     artifacts start from (default: the current directory). With ``lineage_backend`` (and
     lineage enabled in the artifacts) the ops emit run-time lineage
-    (:mod:`~floe_orchestrator_dagster.lineage_runtime`).
+    (:mod:`~floe_orchestrator_dagster.lineage`).
     """
     lineage = lineage_emitter(lineage_backend, artifacts, cwd)
     if python_asset_hook is None and lineage is not None:

@@ -289,15 +289,15 @@ def _with_lineage_sensor(
     backend: LineageBackendPlugin | None,
 ) -> dagster.Definitions:
     """``built`` plus the sensor emitting Dagster runs' lineage, when there is a backend and
-    the artifacts enable lineage (:mod:`floe_orchestrator_dagster.lineage_sensors`)."""
-    from floe_orchestrator_dagster.lineage_runtime import lineage_emitter
+    the artifacts enable lineage (:mod:`floe_orchestrator_dagster.lineage.sensor`)."""
+    from floe_orchestrator_dagster.lineage.emitter import lineage_emitter
 
     emitter = lineage_emitter(backend, artifacts)
     if emitter is None:
         return built
     import dagster
 
-    from floe_orchestrator_dagster.lineage_sensors import build_lineage_sensor
+    from floe_orchestrator_dagster.lineage.sensor import build_lineage_sensor
 
     return dagster.Definitions.merge(
         built, dagster.Definitions(sensors=[build_lineage_sensor(emitter)])

@@ -7,7 +7,7 @@ asset job (``__ASSET_JOB`` of the code location named after the product), queued
 the UI (lineage: the ``floe_lineage_runs`` sensor). Otherwise it runs *in-process*:
 ``execute_in_process`` of the same job on the product's instance (its ``DAGSTER_HOME``), so
 the run shows in the UI later; its lineage START/COMPLETE/FAIL is emitted through
-:class:`~floe_orchestrator_dagster.lineage_runtime.RunLineage` (the run is tagged
+:class:`~floe_orchestrator_dagster.lineage.runs.RunLineage` (the run is tagged
 ``floe/lineage: inline``).
 
 **Selection.** ``--select`` is a dbt-style selector evaluated by the core
@@ -185,7 +185,7 @@ class DagsterRunLauncher(RunLauncher):
         keys: list[dg.AssetKey] | None,
         progress: Progress,
     ) -> RunSummary:
-        from floe_orchestrator_dagster.lineage_runtime import RunLineage
+        from floe_orchestrator_dagster.lineage.runs import RunLineage
         from floe_orchestrator_dagster.runtime.home import open_instance
 
         job = defs.resolve_implicit_global_asset_job_def()

@@ -8,7 +8,7 @@ get no START or terminal event (their models still do, from the step process).
 
 Each tick reads the run records updated since the last tick (oldest first, bounded), and for
 every run of this code location that is not tagged ``floe/lineage: inline`` (runs whose
-launcher emits their lineage, see :class:`~floe_orchestrator_dagster.lineage_runtime.RunLineage`):
+launcher emits their lineage, see :class:`~floe_orchestrator_dagster.lineage.runs.RunLineage`):
 
 - a run that has started and has no START yet gets START (event time: the run's start);
 - a run that has ended gets its terminal event (after its START, in the same tick if need be):
@@ -16,7 +16,7 @@ launcher emits their lineage, see :class:`~floe_orchestrator_dagster.lineage_run
 
 The cursor remembers which runs got which event, so a run gets exactly one START and one
 terminal event even when ticks overlap. The run id is
-:func:`~floe_orchestrator_dagster.lineage_runtime.lineage_run_id` of the Dagster run id and its
+:func:`~floe_orchestrator_dagster.lineage.emitter.lineage_run_id` of the Dagster run id and its
 creation time, which is what the run's steps use as their models' parent.
 """
 
@@ -30,13 +30,8 @@ from typing import Any, Final
 import dagster as dg
 
 from floe_orchestration_core.lineage_events import RunState
-from floe_orchestrator_dagster.lineage_runtime import (
-    INLINE_TAG,
-    LineageEmitter,
-    lineage_run_id,
-    redact,
-    safe_error,
-)
+from floe_orchestrator_dagster.lineage.emitter import INLINE_TAG, LineageEmitter, lineage_run_id
+from floe_orchestrator_dagster.lineage.redaction import redact, safe_error
 
 __all__ = ["LINEAGE_SENSOR_NAME", "build_lineage_sensor", "emit_run_lineage"]
 
