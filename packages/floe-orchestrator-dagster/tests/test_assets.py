@@ -8,9 +8,9 @@ import pytest
 from floe_orchestration_core.graph import TransformGraph
 from floe_orchestration_core.testing import make_transform
 from floe_orchestration_core.testing.contract_orchestrator import diamond_and_chain
-from floe_orchestrator_dagster.assets import build_assets
 from floe_orchestrator_dagster.config import DagsterAdapterConfig
-from floe_orchestrator_dagster.definitions import build_definitions
+from floe_orchestrator_dagster.definitions.asset_specs import build_assets
+from floe_orchestrator_dagster.definitions.build import build_definitions
 from floe_orchestrator_dagster.errors import TagCollisionError
 
 

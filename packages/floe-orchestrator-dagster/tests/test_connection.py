@@ -28,11 +28,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from floe_orchestration_core.connectivity import ValidationResult, run_check
-from floe_orchestrator_dagster.connection import (
-    MAX_RESPONSE_BYTES,
-    AddressInfo,
-    check_webserver,
-)
+from floe_orchestrator_dagster.deploy.connection import check_webserver
+from floe_orchestrator_dagster.deploy.server_info_request import MAX_RESPONSE_BYTES, AddressInfo
 
 
 def _load_beside(name: str) -> ModuleType:
@@ -450,7 +447,7 @@ def test_the_check_never_imports_dagster() -> None:
     code = (
         "import sys\n"
         "from floe_orchestration_core.connectivity import Deadline\n"
-        "from floe_orchestrator_dagster.connection import check_webserver\n"
+        "from floe_orchestrator_dagster.deploy.connection import check_webserver\n"
         f"check_webserver({closed_port_url()!r}, Deadline(2.0))\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'dagster'))\n"
     )

@@ -20,7 +20,7 @@ from floe_orchestration_core.artifacts import CompiledArtifacts
 from floe_orchestration_core.compile import compile_artifacts
 from floe_orchestration_core.graph import TransformGraph
 from floe_orchestrator_dagster.config import DagsterAdapterConfig
-from floe_orchestrator_dagster.definitions import build_definitions
+from floe_orchestrator_dagster.definitions.build import build_definitions
 
 CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus" / "dbt-manifests"
 MANIFESTS = sorted(CORPUS.glob("*.json")) if CORPUS.is_dir() else []

@@ -17,11 +17,9 @@ from floe_orchestration_core.graph import TransformGraph
 from floe_orchestration_core.testing import make_artifacts, make_transform
 from floe_orchestrator_dagster.config import DagsterAdapterConfig, TranslatorSettings
 from floe_orchestrator_dagster.dbt.manifest import ProjectManifest
-from floe_orchestrator_dagster.definitions import (
-    MissingDbtProject,
-    asset_key_for,
-    build_definitions,
-)
+from floe_orchestrator_dagster.dbt.resource import MissingDbtProject
+from floe_orchestrator_dagster.dbt.translator import asset_key_for
+from floe_orchestrator_dagster.definitions.build import build_definitions
 from floe_orchestrator_dagster.errors import DbtProjectMissingError, TagCollisionError
 
 _PRODUCT: dict[str, Any] = {
@@ -307,7 +305,7 @@ def test_a_model_named_like_a_python_keyword_gets_a_typed_error_naming_the_fix()
     from floe_orchestration_core.graph import TransformGraph
     from floe_orchestration_core.testing.factories import make_artifacts, make_transform
     from floe_orchestrator_dagster.config import DagsterAdapterConfig
-    from floe_orchestrator_dagster.definitions import build_definitions
+    from floe_orchestrator_dagster.definitions.build import build_definitions
     from floe_orchestrator_dagster.errors import ReservedAssetNameError
 
     artifacts = make_artifacts(

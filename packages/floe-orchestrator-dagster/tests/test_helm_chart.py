@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from floe_orchestration_core.testing import make_artifacts
-from floe_orchestrator_dagster.helm_values_model import (
+from floe_orchestrator_dagster.deploy.chart_values import (
     chart_schema,
     chart_schema_text,
     chart_values_text,
@@ -43,7 +43,7 @@ def test_values_schema_json_is_generated_from_the_model() -> None:
     committed = (CHART / "values.schema.json").read_text(encoding="utf-8")
     assert committed == chart_schema_text(), (
         "charts/floe-dagster/values.schema.json drifted from ChartValues; regenerate it with "
-        "`python -m floe_orchestrator_dagster.helm_values_model charts/floe-dagster`"
+        "`python -m floe_orchestrator_dagster.deploy.chart_values charts/floe-dagster`"
     )
 
 
@@ -51,7 +51,7 @@ def test_values_yaml_is_generated_from_the_model() -> None:
     committed = (CHART / "values.yaml").read_text(encoding="utf-8")
     assert committed == chart_values_text(), (
         "charts/floe-dagster/values.yaml drifted from ChartValues; regenerate it with "
-        "`python -m floe_orchestrator_dagster.helm_values_model charts/floe-dagster`"
+        "`python -m floe_orchestrator_dagster.deploy.chart_values charts/floe-dagster`"
     )
     jsonschema.validate(yaml.safe_load(committed), chart_schema())
 

@@ -13,8 +13,8 @@ import pytest
 from floe_orchestration_core.resources import get_preset
 from floe_orchestration_core.testing import make_artifacts
 from floe_orchestrator_dagster.config import DagsterAdapterConfig
-from floe_orchestrator_dagster.helm import USER_CODE_ARGS
-from floe_orchestrator_dagster.helm_values_model import chart_schema, default_values
+from floe_orchestrator_dagster.deploy.chart_values import chart_schema, default_values
+from floe_orchestrator_dagster.deploy.helm import USER_CODE_ARGS
 from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
 
 HELM_SPECS = Path(__file__).resolve().parents[4] / "shared" / "specs" / "dagster-helm"

@@ -21,8 +21,7 @@ from floe_orchestration_core.artifacts import (
 from floe_orchestration_core.errors import SelectionError
 from floe_orchestration_core.graph import TransformGraph
 from floe_orchestration_core.testing import make_artifacts, make_transform
-from floe_orchestrator_dagster.errors import DagsterAdapterError, JobDefinitionError
-from floe_orchestrator_dagster.jobs import (
+from floe_orchestrator_dagster.definitions.jobs import (
     build_jobs_and_schedules,
     build_schedule,
     job_name_for,
@@ -30,6 +29,7 @@ from floe_orchestrator_dagster.jobs import (
     to_dagster_retry_policy,
     to_partitions_definition,
 )
+from floe_orchestrator_dagster.errors import DagsterAdapterError, JobDefinitionError
 
 DAILY = PartitionConfig(name="daily", granularity="daily", start=date(2024, 1, 1))
 HOURLY = PartitionConfig(name="hourly", granularity="hourly", start=date(2024, 1, 1))

@@ -10,7 +10,7 @@ import pytest
 from floe_orchestration_core.compile import compile_artifacts
 from floe_orchestration_core.testing import make_artifacts
 from floe_orchestrator_dagster.config import DagsterAdapterConfig
-from floe_orchestrator_dagster.definitions import executor_for
+from floe_orchestrator_dagster.definitions.build import executor_for
 from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
 
 JAFFLE = Path(__file__).parents[3] / "examples" / "jaffle-shop" / "target" / "manifest.json"

@@ -1,8 +1,9 @@
 """Sensors from the artifacts, evaluated against real Dagster instances and real receivers.
 
 The assets are plain ``@asset``s keyed like the transforms (dagster-dbt is not involved), so
-these tests exercise ``sensors.py`` and ``monitoring.py`` alone. No ``from __future__ import
-annotations``: Dagster reads annotations of asset and check functions at definition time.
+these tests exercise ``sensors/`` and the sensor wiring of ``definitions/sensors.py`` alone.
+No ``from __future__ import annotations``: Dagster reads annotations of asset and check
+functions at definition time.
 """
 
 import os
@@ -31,19 +32,18 @@ from floe_orchestration_core.errors import AlertError
 from floe_orchestration_core.graph import TransformGraph
 from floe_orchestration_core.testing import make_artifacts, make_transform
 from floe_orchestration_core.testing.alert_receivers import ReceivedRequest, WebhookReceiver
+from floe_orchestrator_dagster.definitions.sensors import build_sensors
 from floe_orchestrator_dagster.errors import JobDefinitionError
-from floe_orchestrator_dagster.monitoring import (
+from floe_orchestrator_dagster.sensors.failures import decode_check_cursor, encode_check_cursor
+from floe_orchestrator_dagster.sensors.file_arrival import (
+    TRIGGER_FILE_TAG,
+    decode_file_cursor,
+    encode_file_cursor,
+)
+from floe_orchestrator_dagster.sensors.slow_runs import (
     SLOW_RUN_SENSOR_NAME,
     asset_durations,
     run_durations,
-)
-from floe_orchestrator_dagster.sensors import (
-    TRIGGER_FILE_TAG,
-    build_sensors,
-    decode_check_cursor,
-    decode_file_cursor,
-    encode_check_cursor,
-    encode_file_cursor,
 )
 
 NAMES = ("stg_orders", "orders", "stg_payments")

@@ -42,6 +42,7 @@ from floe_orchestration_core.runtime import (
     SensorInfo,
     ServiceInfo,
 )
+from floe_orchestrator_dagster.compat import InstigatorStatus, InstigatorType
 from floe_orchestrator_dagster.runtime import state
 
 if TYPE_CHECKING:
@@ -120,8 +121,6 @@ def _next_fire(cron: str, timezone: str) -> datetime | None:
 
 
 def _states(instance: dg.DagsterInstance, kind: str) -> dict[str, Any]:
-    from dagster._core.scheduler.instigation import InstigatorType
-
     return {
         s.instigator_name: s
         for s in instance.all_instigator_state(instigator_type=InstigatorType(kind))
@@ -129,8 +128,6 @@ def _states(instance: dg.DagsterInstance, kind: str) -> dict[str, Any]:
 
 
 def _is_on(stored: Any, default: bool) -> bool:
-    from dagster._core.scheduler.instigation import InstigatorStatus
-
     if stored is None or stored.status == InstigatorStatus.DECLARED_IN_CODE:
         return default
     return bool(stored.status in (InstigatorStatus.RUNNING, InstigatorStatus.AUTOMATICALLY_RUNNING))

@@ -8,7 +8,7 @@
 - :func:`build_slow_run_sensor`: a ``run_status_sensor`` on SUCCESS that compares each run with
   the median of the job's previous ``window`` successful runs and alerts when it took more
   than ``slow_run_factor`` times as long (after ``min_history`` runs), through
-  :class:`~floe_orchestrator_dagster.sensors.AlertRouter`.
+  :class:`~floe_orchestrator_dagster.sensors.alerts.AlertRouter`.
 
 Only APIs present from Dagster 1.10 through 1.13 are used.
 """
@@ -16,16 +16,13 @@ Only APIs present from Dagster 1.10 through 1.13 are used.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import attrs
 import dagster as dg
 
 from floe_orchestration_core.alerts import Alert, slow_run_verdict
 from floe_orchestration_core.artifacts import MonitoringSettings
-
-if TYPE_CHECKING:
-    from floe_orchestrator_dagster.sensors import AlertRouter
+from floe_orchestrator_dagster.sensors.alerts import AlertRouter
 
 __all__ = [
     "SLOW_RUN_SENSOR_NAME",

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from floe_orchestrator_dagster.config import split_image_reference
 from floe_orchestrator_dagster.errors import HelmValuesError
 
 if TYPE_CHECKING:
@@ -74,20 +75,9 @@ def image_values(image: str) -> dict[str, str]:
     >>> image_values("ghcr.io/acme/sales:1.2.0")
     {'repository': 'ghcr.io/acme/sales', 'tag': '1.2.0', 'pullPolicy': 'IfNotPresent'}
     """
-    text = image.strip()
-    if not text or any(c.isspace() for c in text) or "@" in text:
-        raise HelmValuesError(
-            f"image {image!r} must be 'repository[:tag]' without spaces or digests, "
-            "e.g. 'ghcr.io/acme/sales:1.2.0'"
-        )
-    repository, colon, tag = text.rpartition(":")
-    if not colon or "/" in tag:  # no tag, or the colon belongs to a registry port
-        return {"repository": text, "pullPolicy": "IfNotPresent"}
-    if not repository or not tag:
-        raise HelmValuesError(
-            f"image {image!r} must be 'repository[:tag]' with both parts non-empty, "
-            "e.g. 'ghcr.io/acme/sales:1.2.0'"
-        )
+    repository, tag = split_image_reference(image)
+    if tag is None:
+        return {"repository": repository, "pullPolicy": "IfNotPresent"}
     return {"repository": repository, "tag": tag, "pullPolicy": "IfNotPresent"}
 
 

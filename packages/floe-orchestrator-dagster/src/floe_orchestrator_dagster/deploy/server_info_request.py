@@ -1,26 +1,10 @@
-"""Is a Dagster webserver answering at a URL? ``check_webserver`` asks ``/server_info``.
+"""One ``GET /server_info`` under a deadline: resolve, connect, TLS, send, read.
 
-``check_webserver(url, deadline)`` is the body of the Dagster plugin's
-``_validate_connection`` hook: ``OrchestratorPlugin.validate_connection`` runs it through
-:func:`~floe_orchestration_core.connectivity.run_check`, which supplies the
-:class:`~floe_orchestration_core.connectivity.Deadline`. It returns a
-:class:`~floe_orchestration_core.connectivity.ValidationResult` and never raises for a down,
-slow or wrong server; every failure message says what to do next.
-
-What it does:
-
-- Validates the URL: ``http``/``https``, a host, an optional port and path prefix
-  (``dagster-webserver --path-prefix``), optional ``user:password@`` sent as basic auth and
-  never echoed.
-- ``GET <url>/server_info``. The webserver answers
-  ``{"dagster_webserver_version", "dagster_version", "dagster_graphql_version"}``
-  (``dagster_webserver.webserver.DagsterWebserver.webserver_info_endpoint``). No GraphQL
-  probe: ``/server_info`` proves it is a Dagster webserver and names its versions in one
-  small request that touches neither the instance nor the code locations, and a second
-  round trip would only halve the time left for slow servers.
-- Success names the versions and the URL; a warning when the server's Dagster version
-  differs from the installed ``dagster`` distribution (read with ``importlib.metadata``,
-  so the check never imports ``dagster``: it uses only the standard library).
+:class:`ServerInfoRequest` is the network half of
+:func:`~floe_orchestrator_dagster.deploy.connection.check_webserver`: :func:`parse_url`
+validates the URL, :meth:`ServerInfoRequest.fetch` returns the raw HTTP response, and every
+way it can fail is a :class:`CheckFailedError` carrying the message the check reports.
+Standard library only.
 
 How it stays inside the deadline:
 
@@ -45,39 +29,36 @@ How it stays inside the deadline:
 from __future__ import annotations
 
 import base64
-import http.client
-import importlib.metadata
-import io
 import ipaddress
-import json
 import re
 import socket
 import ssl
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from floe_orchestration_core.connectivity import Deadline, DeadlineExceeded, ValidationResult
 
 __all__ = [
     "MAX_RESPONSE_BYTES",
-    "SERVER_INFO_KEYS",
     "AddressInfo",
+    "CheckFailedError",
     "Resolver",
-    "check_webserver",
+    "ServerInfoRequest",
+    "WebserverTarget",
+    "not_http",
+    "parse_url",
+    "system_resolve",
 ]
 
 #: The largest response (headers and body) read from ``/server_info``; Dagster's is ~150 B.
 MAX_RESPONSE_BYTES = 1024 * 1024
-#: The keys Dagster's ``/server_info`` answers with.
-SERVER_INFO_KEYS = ("dagster_webserver_version", "dagster_version", "dagster_graphql_version")
 #: Share of the budget kept back so the check returns before ``run_check`` abandons it.
 _RESERVE_FRACTION = 0.05
 _RESERVE_CAP_S = 0.25
 _MAX_HEADER_BYTES = 64 * 1024
-_SNIPPET_CHARS = 200
 _EXAMPLE_URL = "http://127.0.0.1:3000"
 _PASSWORD = re.compile(r"(//[^/@:]*:)[^/@]*@")
 _CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*(\d+)[ \t]*\r?$", re.I | re.M)
@@ -88,11 +69,11 @@ AddressInfo = tuple[int, int, int, str, Any]
 Resolver = Callable[[str, int], Sequence[AddressInfo]]
 
 
-def _system_resolve(host: str, port: int) -> Sequence[AddressInfo]:
+def system_resolve(host: str, port: int) -> Sequence[AddressInfo]:
     return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
 
 
-class _CheckFailedError(Exception):
+class CheckFailedError(Exception):
     """Internal: carries a failed result's message and detail up to ``check_webserver``."""
 
     def __init__(self, message: str, detail: str | None = None) -> None:
@@ -105,7 +86,7 @@ class _CheckFailedError(Exception):
 
 
 @dataclass(frozen=True)
-class _Target:
+class WebserverTarget:
     """A validated webserver URL, split into what the request needs."""
 
     scheme: str
@@ -126,15 +107,15 @@ class _Target:
         return host if self.port == default else f"{host}:{self.port}"
 
 
-def _bad_url(url: str, reason: str) -> _CheckFailedError:
+def _bad_url(url: str, reason: str) -> CheckFailedError:
     url = _PASSWORD.sub(r"\1***@", url)
-    return _CheckFailedError(
+    return CheckFailedError(
         f"{url!r} is not a webserver URL: {reason}; use e.g. {_EXAMPLE_URL} "
         "(http or https, a host, an optional port and path prefix)"
     )
 
 
-def _parse_url(url: str) -> _Target:
+def parse_url(url: str) -> WebserverTarget:
     text = url.strip()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https"):
@@ -155,7 +136,7 @@ def _parse_url(url: str) -> _Target:
         authorization = "Basic " + base64.b64encode(pair).decode("ascii")
     netloc = parts.netloc.rpartition("@")[2]
     prefix = quote(parts.path.rstrip("/"), safe="/%:@!$&'()*+,;=-._~")
-    return _Target(
+    return WebserverTarget(
         scheme=parts.scheme,
         host=parts.hostname,
         port=port or (443 if parts.scheme == "https" else 80),
@@ -165,10 +146,10 @@ def _parse_url(url: str) -> _Target:
     )
 
 
-class _Exchange:
+class ServerInfoRequest:
     """One request to ``/server_info`` under a deadline; remembers how far it got."""
 
-    def __init__(self, target: _Target, deadline: Deadline, resolve: Resolver) -> None:
+    def __init__(self, target: WebserverTarget, deadline: Deadline, resolve: Resolver) -> None:
         self.target = target
         self.deadline = deadline
         self.resolve = resolve
@@ -177,7 +158,7 @@ class _Exchange:
         self.received = 0
 
     def timeout(self) -> float:
-        """The time the next blocking call may take; raises ``_CheckFailedError`` at zero."""
+        """The time the next blocking call may take; raises ``CheckFailedError`` at zero."""
         try:
             left = self.deadline.step_timeout() - self.reserve
         except DeadlineExceeded:
@@ -186,11 +167,11 @@ class _Exchange:
             raise self.too_slow()
         return left
 
-    def too_slow(self) -> _CheckFailedError:
+    def too_slow(self) -> CheckFailedError:
         target, budget = self.target, self.deadline.budget
         advice = "the webserver may be starting or overloaded; retry or raise --timeout"
         if self.step == "resolving the host":
-            return _CheckFailedError(
+            return CheckFailedError(
                 f"cannot resolve host '{target.host}' within {budget:.1f} s: the DNS resolver "
                 f"is slow or unreachable; check the network, or use an IP address such as "
                 f"http://127.0.0.1:{target.port}",
@@ -200,7 +181,7 @@ class _Exchange:
             what = f"no complete answer within {budget:.1f} s ({self.received} bytes received)"
         else:
             what = f"no answer within {budget:.1f} s"
-        return _CheckFailedError(
+        return CheckFailedError(
             f"{target.shown}: {what}: {advice}",
             f"DeadlineExceeded: gave up after {budget:.1f} s while {self.step}",
         )
@@ -225,13 +206,13 @@ class _Exchange:
         except TimeoutError:
             raise self.too_slow() from None
         except ssl.SSLError as exc:
-            raise _CheckFailedError(
+            raise CheckFailedError(
                 f"TLS with {self.target.shown} failed ({exc.reason or exc}): check the "
                 "server's certificate, or use http:// if the webserver does not serve TLS",
                 f"{type(exc).__name__}: {exc}",
             ) from None
         except OSError as exc:
-            raise _CheckFailedError(
+            raise CheckFailedError(
                 f"{self.target.endpoint} closed the connection after {self.received} bytes "
                 f"while {self.step} ({exc.strerror or exc}): is this a Dagster webserver? "
                 "check its logs",
@@ -266,13 +247,13 @@ class _Exchange:
         found = outcome[0]
         if isinstance(found, Exception):
             reason = found.strerror if isinstance(found, OSError) else None
-            raise _CheckFailedError(
+            raise CheckFailedError(
                 f"cannot resolve host '{host}' ({reason or found}): check the URL, or use an "
                 f"IP address such as http://127.0.0.1:{port}",
                 f"{type(found).__name__}: {found}",
             )
         if not found:
-            raise _CheckFailedError(f"cannot resolve host '{host}' (no addresses): check the URL")
+            raise CheckFailedError(f"cannot resolve host '{host}' (no addresses): check the URL")
         return found
 
     def _connect(self, addresses: Sequence[AddressInfo]) -> socket.socket:
@@ -296,13 +277,13 @@ class _Exchange:
         target = self.target
         detail = "; ".join(f"{type(exc).__name__}: {exc}" for exc in errors)
         if any(isinstance(exc, ConnectionRefusedError) for exc in errors):
-            raise _CheckFailedError(
+            raise CheckFailedError(
                 f"nothing is listening at {target.shown} (connection refused): start the "
                 f"webserver (`dagster-webserver -p {target.port}`), or pass --url",
                 detail,
             )
         reason = errors[-1].strerror if errors else "no address"
-        raise _CheckFailedError(
+        raise CheckFailedError(
             f"cannot connect to {target.shown} ({reason}): check the host and port, or pass --url",
             detail or None,
         )
@@ -340,7 +321,7 @@ class _Exchange:
         end = buffer.find(b"\r\n\r\n")
         if end < 0:
             if len(buffer) > _MAX_HEADER_BYTES:
-                raise _not_http(self.target, bytes(buffer))
+                raise not_http(self.target, bytes(buffer))
             return None
         match = _CONTENT_LENGTH.search(buffer, 0, end + 2)
         if match is None:
@@ -350,147 +331,15 @@ class _Exchange:
             raise self.too_large()
         return expected
 
-    def too_large(self) -> _CheckFailedError:
-        return _CheckFailedError(
+    def too_large(self) -> CheckFailedError:
+        return CheckFailedError(
             f"{self.target.endpoint} answered with more than {MAX_RESPONSE_BYTES} bytes; "
             "Dagster's answer is under 1 KiB: is this a Dagster webserver?"
         )
 
 
-class _Replay:
-    """Feeds recorded bytes to ``http.client.HTTPResponse`` as if they came off a socket."""
-
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def makefile(self, mode: str, *args: object, **kwargs: object) -> io.BytesIO:
-        return io.BytesIO(self._data)
-
-
-def _not_http(target: _Target, raw: bytes) -> _CheckFailedError:
-    return _CheckFailedError(
+def not_http(target: WebserverTarget, raw: bytes) -> CheckFailedError:
+    return CheckFailedError(
         f"{target.endpoint} answered with something that is not HTTP ({raw[:40]!r}): is this "
         "a Dagster webserver? check the port"
     )
-
-
-def _snippet(body: bytes) -> str:
-    text = body.decode("utf-8", "replace").strip()
-    text = " ".join(text.split())
-    return text[:_SNIPPET_CHARS] + ("…" if len(text) > _SNIPPET_CHARS else "")
-
-
-def _parse_http(target: _Target, raw: bytes) -> tuple[int, http.client.HTTPMessage, bytes]:
-    if not raw:
-        raise _CheckFailedError(
-            f"{target.endpoint} closed the connection without answering: is this a Dagster "
-            "webserver? check the port and the webserver's logs"
-        )
-    response = http.client.HTTPResponse(cast("socket.socket", _Replay(raw)), method="GET")
-    try:
-        response.begin()
-        body = response.read()
-    except http.client.IncompleteRead as exc:
-        raise _CheckFailedError(
-            f"{target.endpoint} closed the connection mid-answer ({len(exc.partial)} body "
-            "bytes received): the webserver may have crashed; see its logs",
-            f"IncompleteRead: {exc}",
-        ) from None
-    except (http.client.HTTPException, ValueError) as exc:
-        raise _not_http(target, raw) from exc
-    return response.status, response.headers, body
-
-
-def _status_problem(
-    target: _Target, status: int, headers: http.client.HTTPMessage, body: bytes
-) -> str | None:
-    """The failure message for an HTTP status other than 200, or None for 200."""
-    endpoint = target.endpoint
-    if status == 200:
-        return None
-    if 300 <= status < 400:
-        location = headers.get("Location", "elsewhere")
-        return f"{endpoint} redirects (HTTP {status}) to {location}: pass that URL with --url"
-    if status in (401, 403):
-        return (
-            f"{endpoint} answered HTTP {status}: the webserver is behind authentication; "
-            "check the credentials, e.g. http://user:password@host:3000"
-        )
-    if status == 404:
-        return (
-            f"{endpoint} answered HTTP 404: this is not a Dagster webserver, or it is served "
-            "under a path prefix; pass the URL with the prefix, e.g. http://127.0.0.1:3000/dagster"
-        )
-    if status >= 500:
-        return f"{endpoint} answered HTTP {status}: {_snippet(body)}; see the webserver's logs"
-    return f"{endpoint} answered HTTP {status}: {_snippet(body)}; is this a Dagster webserver?"
-
-
-def _server_info(target: _Target, raw: bytes) -> dict[str, str]:
-    status, headers, body = _parse_http(target, raw)
-    endpoint = target.endpoint
-    problem = _status_problem(target, status, headers, body)
-    if problem is not None:
-        raise _CheckFailedError(problem, f"HTTP {status}")
-    content_type = headers.get("Content-Type", "no content type")
-    try:
-        payload: object = json.loads(body)
-    except ValueError:
-        raise _CheckFailedError(
-            f"{endpoint} answered but not with Dagster's JSON (got {content_type}: "
-            f"{_snippet(body)!r}): is this a Dagster webserver?"
-        ) from None
-    if not isinstance(payload, dict):
-        payload = {}
-    missing = [key for key in SERVER_INFO_KEYS if not isinstance(payload.get(key), str)]
-    if missing:
-        raise _CheckFailedError(
-            f"{endpoint} answered JSON but not Dagster's (no {', '.join(missing)} in "
-            f"{_snippet(body)!r}): is this a Dagster webserver?"
-        )
-    return {key: str(payload[key]) for key in SERVER_INFO_KEYS}
-
-
-def _installed_dagster() -> str | None:
-    try:
-        return importlib.metadata.version("dagster")
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
-def _success(target: _Target, info: dict[str, str]) -> ValidationResult:
-    dagster = info["dagster_version"]
-    warnings = []
-    installed = _installed_dagster()
-    if installed is not None and installed != dagster:
-        warnings.append(
-            f"the webserver at {target.shown} runs dagster {dagster} but dagster {installed} is "
-            "installed here: definitions built here may not load there; align the versions"
-        )
-    return ValidationResult.ok(
-        f"Dagster webserver {info['dagster_webserver_version']} (dagster {dagster}, "
-        f"dagster-graphql {info['dagster_graphql_version']}) answers at {target.shown}",
-        warnings=warnings,
-    )
-
-
-def check_webserver(
-    url: str, deadline: Deadline, *, resolve: Resolver = _system_resolve
-) -> ValidationResult:
-    """Ask the Dagster webserver at ``url`` for ``/server_info`` within ``deadline``.
-
-    Returns a succeeded result naming the versions, or a failed one saying what to do;
-    never raises for a bad URL or a down, slow or wrong server. ``resolve`` replaces
-    ``socket.getaddrinfo(host, port, type=SOCK_STREAM)`` (a fake resolver in tests).
-
-    >>> result = check_webserver("localhost:3000", Deadline(1.0))
-    >>> bool(result), "use e.g. http://127.0.0.1:3000" in result.message
-    (False, True)
-    """
-    try:
-        target = _parse_url(url)
-        raw = _Exchange(target, deadline, resolve).fetch()
-        info = _server_info(target, raw)
-    except _CheckFailedError as failed:
-        return failed.result()
-    return _success(target, info)

@@ -3,14 +3,17 @@
 What this module maps, and how:
 
 - every :class:`~floe_orchestration_core.artifacts.ScheduleConfig` becomes one asset job
-  ``<schedule>_job`` selecting the assets of ``graph.select(schedule.selection)`` (ephemeral
-  transforms build nothing and have no asset, so they are left out) and one
+  ``<schedule>_job`` selecting the assets of its selection
+  (:func:`~floe_orchestrator_dagster.definitions.selection.selected_asset_keys`) and one
   ``ScheduleDefinition`` named like the schedule, with its cron, its execution timezone, a
   ``RUNNING`` default status when enabled (``STOPPED`` otherwise) and its description;
 - a schedule whose selection holds time-partitioned transforms requests, at each tick, the
   last complete partition at the tick's time (as Dagster's
   ``build_schedule_from_partitioned_job`` does, but on the schedule's own cron); one selection
   may hold partitioned transforms of one partitioning only (Dagster cannot run two in a job);
+- a :class:`~floe_orchestration_core.artifacts.FileArrivalSensor` gets the asset job
+  ``<sensor>_job`` over its selection (:func:`file_arrival_job`; the sensor itself is
+  :mod:`floe_orchestrator_dagster.sensors.file_arrival`);
 - the artifacts' :class:`~floe_orchestration_core.artifacts.RetryPolicy` becomes a
   ``dagster.RetryPolicy`` (the jobs' ``op_retry_policy``), none when ``max_retries`` is 0;
 - a :class:`~floe_orchestration_core.artifacts.PartitionConfig` becomes an
@@ -32,22 +35,23 @@ import dagster as dg
 
 from floe_orchestration_core.artifacts import (
     CompiledArtifacts,
+    FileArrivalSensor,
     PartitionConfig,
     RetryPolicy,
     ScheduleConfig,
 )
 from floe_orchestration_core.graph import TransformGraph
 from floe_orchestration_core.scheduling import validate_timezone
+from floe_orchestrator_dagster.definitions.selection import selected_asset_keys
 from floe_orchestrator_dagster.errors import DagsterAdapterError, JobDefinitionError
 
 if TYPE_CHECKING:
-    from dagster._core.definitions.unresolved_asset_job_definition import (
-        UnresolvedAssetJobDefinition,
-    )
+    from floe_orchestrator_dagster.compat import UnresolvedAssetJobDefinition
 
 __all__ = [
     "build_jobs_and_schedules",
     "build_schedule",
+    "file_arrival_job",
     "job_name_for",
     "partition_vars",
     "to_dagster_retry_policy",
@@ -218,24 +222,6 @@ def build_schedule(
     )
 
 
-def _selected_keys(
-    schedule: ScheduleConfig, graph: TransformGraph, asset_keys: Mapping[str, dg.AssetKey]
-) -> list[dg.AssetKey]:
-    keys: list[dg.AssetKey] = []
-    for name in sorted(graph.select(schedule.selection)):
-        transform = graph.transforms[name]
-        if transform.is_ephemeral:
-            continue
-        key = asset_keys.get(name)
-        if key is None:
-            raise JobDefinitionError(
-                f"schedule {schedule.name!r} selects transform {name!r}, which has no asset "
-                "key; asset_keys must map every non-ephemeral transform name to its AssetKey"
-            )
-        keys.append(key)
-    return keys
-
-
 def _selected_partition(
     schedule: ScheduleConfig, graph: TransformGraph, artifacts: CompiledArtifacts
 ) -> PartitionConfig | None:
@@ -278,7 +264,9 @@ def build_jobs_and_schedules(
     jobs: list[UnresolvedAssetJobDefinition] = []
     schedules: list[dg.ScheduleDefinition] = []
     for schedule in artifacts.schedules:
-        keys = _selected_keys(schedule, graph, asset_keys)
+        keys = selected_asset_keys(
+            graph, schedule.selection, asset_keys, selector=f"schedule {schedule.name!r}"
+        )
         partition = _selected_partition(schedule, graph, artifacts)
         description = schedule.description or (
             f"floe schedule {schedule.name!r}: builds {schedule.selection!r}"
@@ -312,3 +300,40 @@ def build_jobs_and_schedules(
         )
         jobs.append(job)
     return jobs, schedules
+
+
+def file_arrival_job(
+    config: FileArrivalSensor,
+    artifacts: CompiledArtifacts,
+    graph: TransformGraph,
+    asset_keys: Mapping[str, dg.AssetKey],
+) -> UnresolvedAssetJobDefinition:
+    """The asset job ``<sensor>_job`` a file-arrival sensor runs: the assets of its selection,
+    which must hold a transform that builds an asset and no time-partitioned one (a file does
+    not say which partition to run)."""
+    keys = selected_asset_keys(
+        graph, config.selection, asset_keys, selector=f"sensor {config.name!r}"
+    )
+    if not keys:
+        raise JobDefinitionError(
+            f"file-arrival sensor {config.name!r}: selection {config.selection!r} holds no "
+            "transform that builds an asset (only ephemeral models); select models, seeds or "
+            "snapshots"
+        )
+    partitioned = sorted(
+        n
+        for n in graph.select(config.selection)
+        if graph.transforms[n].partition is not None and not graph.transforms[n].is_ephemeral
+    )
+    if partitioned:
+        raise JobDefinitionError(
+            f"file-arrival sensor {config.name!r} selects time-partitioned transforms "
+            f"({', '.join(partitioned)}); a file does not say which partition to run. Exclude "
+            "them from its select (e.g. 'stg_orders --exclude tag:daily') and schedule them"
+        )
+    return dg.define_asset_job(
+        name=f"{config.name}_job",
+        selection=dg.AssetSelection.assets(*keys),
+        description=f"floe file-arrival sensor {config.name!r}: builds {config.selection!r}",
+        op_retry_policy=to_dagster_retry_policy(artifacts.retry_policy),
+    )

@@ -32,8 +32,11 @@ from floe_orchestration_core.python_assets import (
     load_asset_function,
     run_python_asset,
 )
+from floe_orchestrator_dagster.dbt.resource import resolve_project_dir
 from floe_orchestrator_dagster.dbt.tags import TagMapper
+from floe_orchestrator_dagster.definitions.jobs import to_dagster_retry_policy
 from floe_orchestrator_dagster.errors import DagsterAdapterError
+from floe_orchestrator_dagster.metadata import FloeAssetMetadata
 
 __all__ = ["PythonAssetRunHook", "build_python_assets", "python_asset_keys"]
 
@@ -85,12 +88,10 @@ def _build_one(
     hook: PythonAssetRunHook | None,
     tags: TagMapper,
 ) -> dg.AssetsDefinition:
-    from floe_orchestrator_dagster.definitions import resolve_project_dir
-
     compute = artifacts.compute_target(asset.compute or artifacts.default_compute)
     project_dir = resolve_project_dir(artifacts, base_dir)
     description = asset.description or f"{asset.kind} step {asset.function}"
-    metadata = {"floe/python_asset": asset.name, "floe/function": asset.function}
+    metadata = FloeAssetMetadata.for_python_asset(asset).to_metadata()
     specs = [
         dg.AssetSpec(
             key=key,
@@ -103,7 +104,7 @@ def _build_one(
         )
         for key in keys
     ]
-    retry = _retry_policy(artifacts)
+    retry = to_dagster_retry_policy(artifacts.retry_policy)
 
     @dg.multi_asset(specs=specs, name=asset.name, retry_policy=retry)
     def _python_asset(context: dg.AssetExecutionContext) -> Iterator[dg.MaterializeResult[Any]]:
@@ -137,12 +138,6 @@ def _metadata(values: Mapping[str, Any]) -> dict[str, Any]:
         else:
             metadata[key] = value
     return metadata
-
-
-def _retry_policy(artifacts: CompiledArtifacts) -> dg.RetryPolicy | None:
-    from floe_orchestrator_dagster.jobs import to_dagster_retry_policy
-
-    return to_dagster_retry_policy(artifacts.retry_policy)
 
 
 def build_python_assets(

@@ -1,10 +1,11 @@
 """``create_assets_from_transforms``: Dagster ``AssetSpec``s for transforms, without a manifest.
 
 :func:`build_assets` describes part (or all) of a product as asset specs: for planning, docs,
-or composing with assets defined elsewhere. They carry what :func:`build_definitions` gives its
-assets (same keys via :func:`~floe_orchestrator_dagster.definitions.asset_key_for`, tags,
-``floe/*`` metadata, owners, group, description) but no computation: there is no manifest here
-to hand ``@dbt_assets``.
+or composing with assets defined elsewhere. They carry what
+:func:`~floe_orchestrator_dagster.definitions.build.build_definitions` gives its assets (same
+keys via :func:`~floe_orchestrator_dagster.dbt.translator.asset_key_for`, tags,
+:class:`~floe_orchestrator_dagster.metadata.FloeAssetMetadata`, owners, group, description) but
+no computation: there is no manifest here to hand ``@dbt_assets``.
 
 Consistent with ``build_definitions``:
 
@@ -30,6 +31,7 @@ from floe_orchestrator_dagster.dbt.translator import (
     dagster_group_name,
     dagster_owners,
 )
+from floe_orchestrator_dagster.metadata import FloeAssetMetadata
 
 __all__ = ["build_assets"]
 
@@ -86,20 +88,12 @@ def build_assets(
         transform = by_name[name]
         if transform.is_ephemeral:
             continue
-        metadata: dict[str, str] = {
-            "floe/unique_id": transform.unique_id,
-            "floe/compute_target": transform.compute,
-            "floe/schema": transform.schema_name or "",
-            "floe/materialization": transform.materialization,
-        }
-        if transform.partition is not None:
-            metadata["floe/partition"] = transform.partition
         specs.append(
             dg.AssetSpec(
                 key=asset_key_for(transform, settings),
                 deps=list(upstream_keys(transform, set())),
                 description=transform.description or f"dbt {transform.resource_type.value} {name}",
-                metadata=metadata,
+                metadata=FloeAssetMetadata.for_transform(transform).to_metadata(),
                 tags=mapper.tags_for(transform.tags),
                 owners=dagster_owners(transform.owners),
                 group_name=_group(transform, settings),

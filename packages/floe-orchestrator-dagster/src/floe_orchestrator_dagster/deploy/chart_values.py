@@ -5,7 +5,7 @@
 test suite fails when the committed file drifts from the model (and when the chart's
 ``values.yaml`` differs from the model's defaults)::
 
-    python -m floe_orchestrator_dagster.helm_values_model charts/floe-dagster/values.schema.json
+    python -m floe_orchestrator_dagster.deploy.chart_values charts/floe-dagster
 
 Keys follow the community Dagster chart (``dagsterWebserver``, ``dagsterDaemon``,
 ``dagster-user-deployments``, ``postgresql``, ``runLauncher``, ``ingress``, ``retention``,
@@ -31,12 +31,27 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+import yaml
+from pydantic import ConfigDict, Field
 
-from floe_orchestration_core.resources import ResourceSpec, get_preset
+from floe_orchestrator_dagster.deploy.chart_parts import (
+    DNS_LABEL_PATTERN,
+    QUANTITY_PATTERN,
+    FallbackImage,
+    ImageSpec,
+    NameRef,
+    OptionalValuesModel,
+    PodSecurityContext,
+    Probe,
+    PullPolicy,
+    ResourcesSpec,
+    SecurityContext,
+    ValuesModel,
+    WorkloadValues,
+    preset_resources,
+)
 
 __all__ = [
     "ChartValues",
@@ -50,148 +65,14 @@ __all__ = [
     "write_chart_schema",
 ]
 
-#: A Kubernetes quantity such as ``500m``, ``2``, ``1.5``, ``512Mi`` or ``2Gi``.
-_QUANTITY_PATTERN = r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|Ki|Mi|Gi|Ti)?$"
-#: A DNS-1123 label: what a Deployment, Service and code location may be named.
-_DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$"
 
-Quantity = Annotated[str, Field(pattern=_QUANTITY_PATTERN)] | Annotated[float, Field(gt=0)]
-PullPolicy = Literal["Always", "IfNotPresent", "Never"]
-
-
-class _Values(BaseModel):
-    """Base of every values model: camelCase keys, no unknown keys, every key required."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        populate_by_name=True,
-        json_schema_serialization_defaults_required=True,
-    )
-
-
-class _Optional(_Values):
-    """Base of the models whose keys may be left out (the chart supplies the default)."""
-
-    model_config = ConfigDict(json_schema_serialization_defaults_required=False)
-
-
-class NameRef(_Values):
-    """A reference to a Secret or ConfigMap by name (``{name: ...}``)."""
-
-    name: str = Field(min_length=1)
-
-
-class ImageSpec(_Values):
-    """A container image; an empty ``tag`` means the chart's ``appVersion``."""
-
-    repository: str = Field(min_length=1)
-    tag: str = ""
-    pull_policy: PullPolicy = "IfNotPresent"
-
-
-class FallbackImage(_Values):
-    """The user-code image used by deployments that name none (empty: each must name one)."""
-
-    repository: str = ""
-    tag: str = ""
-    pull_policy: PullPolicy = "IfNotPresent"
-
-
-class Quantities(_Values):
-    cpu: Quantity
-    memory: Quantity
-
-
-class ResourcesSpec(_Values):
-    """A container's ``resources``: requests and limits, both required."""
-
-    requests: Quantities
-    limits: Quantities
-
-    @classmethod
-    def from_spec(cls, spec: ResourceSpec) -> ResourcesSpec:
-        """The block for a core :class:`ResourceSpec` (e.g. a size preset)."""
-        return cls.model_validate(spec.to_kubernetes())
-
-
-def _preset(size: str) -> ResourcesSpec:
-    return ResourcesSpec.from_spec(get_preset(size))
-
-
-class SeccompProfile(_Values):
-    type: Literal["RuntimeDefault"] = "RuntimeDefault"
-
-
-def _drop_all() -> list[Literal["ALL"]]:
-    return ["ALL"]
-
-
-class Capabilities(_Values):
-    drop: list[Literal["ALL"]] = Field(default_factory=_drop_all, min_length=1)
-
-
-class PodSecurityContext(_Values):
-    """Pod-level security context; only non-root users and the runtime's seccomp profile."""
-
-    run_as_non_root: Literal[True] = True
-    run_as_user: int = Field(default=1001, ge=1)
-    run_as_group: int = Field(default=1001, ge=0)
-    fs_group: int = Field(default=1001, ge=0)
-    seccomp_profile: SeccompProfile = Field(default_factory=SeccompProfile)
-
-
-class SecurityContext(_Values):
-    """Container-level security context meeting Pod Security "restricted"."""
-
-    run_as_non_root: Literal[True] = True
-    allow_privilege_escalation: Literal[False] = False
-    privileged: Literal[False] = False
-    read_only_root_filesystem: Literal[True] = True
-    capabilities: Capabilities = Field(default_factory=Capabilities)
-    seccomp_profile: SeccompProfile = Field(default_factory=SeccompProfile)
-
-
-class Probe(_Values):
-    """Probe timing; the handler (HTTP ``/server_info``, gRPC health, exec) is the chart's."""
-
-    enabled: bool = True
-    initial_delay_seconds: int = Field(default=0, ge=0)
-    period_seconds: int = Field(default=20, ge=1)
-    timeout_seconds: int = Field(default=10, ge=1)
-    failure_threshold: int = Field(default=3, ge=1)
-
-
-class _Workload(_Values):
-    """What every Deployment of the chart has."""
-
-    image: ImageSpec = Field(
-        default_factory=lambda: ImageSpec(repository="docker.io/dagster/dagster-celery-k8s")
-    )
-    resources: ResourcesSpec = Field(default_factory=lambda: _preset("medium"))
-    pod_security_context: PodSecurityContext = Field(default_factory=PodSecurityContext)
-    security_context: SecurityContext = Field(default_factory=SecurityContext)
-    env: dict[str, str] = Field(
-        default_factory=dict,
-        description="Plain environment variables; secrets go through envSecrets, never here.",
-    )
-    env_config_maps: list[NameRef] = Field(default_factory=list)
-    env_secrets: list[NameRef] = Field(default_factory=list)
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
-    node_selector: dict[str, str] = Field(default_factory=dict)
-    affinity: dict[str, Any] = Field(default_factory=dict)
-    tolerations: list[dict[str, Any]] = Field(default_factory=list)
-
-
-class WebserverService(_Values):
+class WebserverService(ValuesModel):
     type: Literal["ClusterIP", "NodePort", "LoadBalancer"] = "ClusterIP"
     port: int = Field(default=80, ge=1, le=65535)
     annotations: dict[str, str] = Field(default_factory=dict)
 
 
-class Webserver(_Workload):
+class Webserver(WorkloadValues):
     """``dagsterWebserver``: the UI and GraphQL API (and its optional read-only twin)."""
 
     replica_count: int = Field(default=1, ge=1)
@@ -208,43 +89,43 @@ class Webserver(_Workload):
     )
 
 
-class TagConcurrencyLimit(_Optional):
+class TagConcurrencyLimit(OptionalValuesModel):
     key: str = Field(min_length=1)
     value: str | None = None
     limit: int = Field(ge=0)
 
 
-class QueuedRunCoordinatorConfig(_Values):
+class QueuedRunCoordinatorConfig(ValuesModel):
     max_concurrent_runs: int = Field(default=10, ge=-1)
     tag_concurrency_limits: list[TagConcurrencyLimit] = Field(default_factory=list)
     dequeue_interval_seconds: int = Field(default=5, ge=1)
 
 
-class RunCoordinatorConfig(_Values):
+class RunCoordinatorConfig(ValuesModel):
     queued_run_coordinator: QueuedRunCoordinatorConfig = Field(
         default_factory=QueuedRunCoordinatorConfig
     )
 
 
-class RunCoordinator(_Values):
+class RunCoordinator(ValuesModel):
     enabled: bool = True
     type: Literal["QueuedRunCoordinator"] = "QueuedRunCoordinator"
     config: RunCoordinatorConfig = Field(default_factory=RunCoordinatorConfig)
 
 
-class RunMonitoring(_Values):
+class RunMonitoring(ValuesModel):
     enabled: bool = True
     start_timeout_seconds: int = Field(default=300, ge=1)
     poll_interval_seconds: int = Field(default=120, ge=1)
     max_resume_run_attempts: int = Field(default=0, ge=0)
 
 
-class RunRetries(_Values):
+class RunRetries(ValuesModel):
     enabled: bool = True
     max_retries: int = Field(default=0, ge=0)
 
 
-class Daemon(_Workload):
+class Daemon(WorkloadValues):
     """``dagsterDaemon``: schedules, sensors, the run queue, run monitoring and retries."""
 
     enabled: Literal[True] = True
@@ -257,10 +138,10 @@ class Daemon(_Workload):
     )
 
 
-class UserDeployment(_Optional):
+class UserDeployment(OptionalValuesModel):
     """One gRPC code server; what is left out comes from ``floe.userCode``."""
 
-    name: str = Field(pattern=_DNS_LABEL_PATTERN)
+    name: str = Field(pattern=DNS_LABEL_PATTERN)
     port: int = Field(default=3030, ge=1, le=65535)
     image: ImageSpec | None = None
     dagster_api_grpc_args: list[str] | None = None
@@ -278,18 +159,18 @@ class UserDeployment(_Optional):
     tolerations: list[dict[str, Any]] | None = None
 
 
-class UserDeployments(_Values):
+class UserDeployments(ValuesModel):
     enabled: bool = True
     enable_subchart: bool = True
     image_pull_secrets: list[NameRef] = Field(default_factory=list)
     deployments: list[UserDeployment] = Field(default_factory=list)
 
 
-class PostgresService(_Values):
+class PostgresService(ValuesModel):
     port: int = Field(default=5432, ge=1, le=65535)
 
 
-class PostgreSQL(_Values):
+class PostgreSQL(ValuesModel):
     """An external PostgreSQL for run, event-log and schedule storage (not bundled)."""
 
     enabled: Literal[False] = Field(
@@ -303,7 +184,7 @@ class PostgreSQL(_Values):
     service: PostgresService = Field(default_factory=PostgresService)
 
 
-class Global(_Values):
+class Global(ValuesModel):
     postgresql_secret_name: str = Field(
         default="dagster-postgresql-secret",
         min_length=1,
@@ -313,13 +194,13 @@ class Global(_Values):
     service_account_name: str = ""
 
 
-class ServiceAccount(_Values):
+class ServiceAccount(ValuesModel):
     create: bool = True
     name: str = ""
     annotations: dict[str, str] = Field(default_factory=dict)
 
 
-class K8sRunLauncherConfig(_Values):
+class K8sRunLauncherConfig(ValuesModel):
     image_pull_policy: PullPolicy = "IfNotPresent"
     job_namespace: str = ""
     load_incluster_config: bool = True
@@ -327,34 +208,34 @@ class K8sRunLauncherConfig(_Values):
     env_secrets: list[NameRef] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
     fail_pod_on_run_failure: bool = False
-    resources: ResourcesSpec = Field(default_factory=lambda: _preset("medium"))
+    resources: ResourcesSpec = Field(default_factory=lambda: preset_resources("medium"))
 
 
-class RunLauncherConfig(_Values):
+class RunLauncherConfig(ValuesModel):
     k8s_run_launcher: K8sRunLauncherConfig = Field(
         default_factory=K8sRunLauncherConfig, alias="k8sRunLauncher"
     )
 
 
-class RunLauncher(_Values):
+class RunLauncher(ValuesModel):
     """``K8sRunLauncher`` (a Job per run) or ``DefaultRunLauncher`` (runs in the code server)."""
 
     type: Literal["K8sRunLauncher", "DefaultRunLauncher"] = "K8sRunLauncher"
     config: RunLauncherConfig = Field(default_factory=RunLauncherConfig)
 
 
-class TickRetentionByType(_Values):
+class TickRetentionByType(ValuesModel):
     skipped: int = Field(default=7, ge=-1)
     success: int = Field(default=30, ge=-1)
     failure: int = Field(default=30, ge=-1)
     started: int = Field(default=30, ge=-1)
 
 
-class TickRetention(_Values):
+class TickRetention(ValuesModel):
     purge_after_days: int | TickRetentionByType = Field(default=-1)
 
 
-class Retention(_Values):
+class Retention(ValuesModel):
     enabled: bool = True
     schedule: TickRetention = Field(default_factory=lambda: TickRetention(purge_after_days=90))
     sensor: TickRetention = Field(
@@ -362,19 +243,19 @@ class Retention(_Values):
     )
 
 
-class IngressTLS(_Values):
+class IngressTLS(ValuesModel):
     enabled: bool = False
     secret_name: str = ""
 
 
-class WebserverIngress(_Values):
+class WebserverIngress(ValuesModel):
     host: str = ""
     path: str = "/"
     path_type: Literal["Exact", "Prefix", "ImplementationSpecific"] = "Prefix"
     tls: IngressTLS = Field(default_factory=IngressTLS)
 
 
-class Ingress(_Values):
+class Ingress(ValuesModel):
     enabled: bool = False
     labels: dict[str, str] = Field(default_factory=dict)
     annotations: dict[str, str] = Field(default_factory=dict)
@@ -382,24 +263,24 @@ class Ingress(_Values):
     read_only_dagster_webserver: WebserverIngress = Field(default_factory=WebserverIngress)
 
 
-class Telemetry(_Values):
+class Telemetry(ValuesModel):
     enabled: bool = False
 
 
-class UserCodeDefaults(_Values):
+class UserCodeDefaults(ValuesModel):
     """What a user deployment gets for each key it leaves out; also the run pods' settings."""
 
     image: FallbackImage = Field(default_factory=FallbackImage)
     dagster_api_grpc_args: list[str] = Field(
         default_factory=lambda: ["--python-file", "definitions.py"]
     )
-    resources: ResourcesSpec = Field(default_factory=lambda: _preset("medium"))
+    resources: ResourcesSpec = Field(default_factory=lambda: preset_resources("medium"))
     pod_security_context: PodSecurityContext = Field(default_factory=PodSecurityContext)
     security_context: SecurityContext = Field(default_factory=SecurityContext)
     readiness_probe: Probe = Field(default_factory=Probe)
 
 
-class OAuth2Proxy(_Values):
+class OAuth2Proxy(ValuesModel):
     auth_url: str = Field(default="", description="oauth2-proxy's /oauth2/auth URL (viewers).")
     signin_url: str = Field(default="", description="oauth2-proxy's /oauth2/start URL.")
     editors_auth_url: str = Field(
@@ -411,7 +292,7 @@ class OAuth2Proxy(_Values):
     )
 
 
-class BasicAuth(_Values):
+class BasicAuth(ValuesModel):
     existing_secret: str = Field(default="", description="Secret with an htpasswd 'auth' key.")
     editors_existing_secret: str = Field(
         default="", description="htpasswd Secret for the full webserver; empty: existingSecret."
@@ -419,7 +300,7 @@ class BasicAuth(_Values):
     realm: str = "Dagster"
 
 
-class IngressAuth(_Values):
+class IngressAuth(ValuesModel):
     type: Literal["none", "oauth2-proxy", "basic"] = "none"
     allow_unauthenticated: bool = Field(
         default=False,
@@ -429,12 +310,12 @@ class IngressAuth(_Values):
     basic: BasicAuth = Field(default_factory=BasicAuth)
 
 
-class FloeIngress(_Values):
+class FloeIngress(ValuesModel):
     class_name: str = ""
     auth: IngressAuth = Field(default_factory=IngressAuth)
 
 
-class NetworkPolicy(_Values):
+class NetworkPolicy(ValuesModel):
     enabled: bool = True
     webserver_ingress_from: list[dict[str, Any]] = Field(
         default_factory=list,
@@ -442,20 +323,20 @@ class NetworkPolicy(_Values):
     )
 
 
-class PodDisruptionBudget(_Values):
+class PodDisruptionBudget(ValuesModel):
     enabled: bool = True
     max_unavailable: int = Field(default=1, ge=1)
 
 
-class FloePostgres(_Values):
+class FloePostgres(ValuesModel):
     password_secret_key: str = Field(default="postgresql-password", min_length=1)
 
 
-class Rbac(_Values):
+class Rbac(ValuesModel):
     create: bool = True
 
 
-class Floe(_Values):
+class Floe(ValuesModel):
     """Everything only floe's chart has."""
 
     user_code: UserCodeDefaults = Field(default_factory=UserCodeDefaults)
@@ -464,10 +345,10 @@ class Floe(_Values):
     pod_disruption_budget: PodDisruptionBudget = Field(default_factory=PodDisruptionBudget)
     postgresql: FloePostgres = Field(default_factory=FloePostgres)
     rbac: Rbac = Field(default_factory=Rbac)
-    tmp_volume_size_limit: str = Field(default="1Gi", pattern=_QUANTITY_PATTERN)
+    tmp_volume_size_limit: str = Field(default="1Gi", pattern=QUANTITY_PATTERN)
 
 
-class ChartValues(_Values):
+class ChartValues(ValuesModel):
     """Every value of ``charts/floe-dagster`` (what ``values.yaml`` holds, merged with yours)."""
 
     model_config = ConfigDict(title="floe-dagster chart values")
@@ -509,9 +390,9 @@ def default_values() -> dict[str, Any]:
 
 _VALUES_HEADER = """\
 # Default values of the floe-dagster chart. GENERATED from the pydantic model
-# floe_orchestrator_dagster.helm_values_model.ChartValues; do not edit by hand: change the
+# floe_orchestrator_dagster.deploy.chart_values.ChartValues; do not edit by hand: change the
 # model, then run
-#   python -m floe_orchestrator_dagster.helm_values_model charts/floe-dagster
+#   python -m floe_orchestrator_dagster.deploy.chart_values charts/floe-dagster
 # (the test suite fails when this file or values.schema.json drifts from the model).
 # Keys follow the community Dagster chart; floe-only settings live under `floe`.
 # What each key does: charts/floe-dagster/README.md and docs/guides/deploy-kubernetes.md.
@@ -520,8 +401,6 @@ _VALUES_HEADER = """\
 
 def chart_values_text() -> str:
     """The exact text of ``values.yaml``: a header comment and :func:`default_values`."""
-    import yaml
-
     body = yaml.safe_dump(default_values(), sort_keys=False, default_flow_style=False)
     return _VALUES_HEADER + body
 
@@ -538,6 +417,6 @@ def write_chart_schema(chart_dir: str | Path) -> tuple[Path, Path]:
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m floe_orchestrator_dagster.helm_values_model CHART_DIR")
+        sys.exit("usage: python -m floe_orchestrator_dagster.deploy.chart_values CHART_DIR")
     for written in write_chart_schema(sys.argv[1]):
         print(written)
