@@ -105,7 +105,8 @@ __all__ = [
 #: ``dagster.yaml`` class references (``module``, ``class``) of Dagster's SQLite storages.
 SQLITE_RUN_STORAGE: Final = ("dagster._core.storage.runs", "SqliteRunStorage")
 SQLITE_SCHEDULE_STORAGE: Final = ("dagster._core.storage.schedules", "SqliteScheduleStorage")
-#: The queued run coordinator's class reference (Dagster's documented ``dagster.yaml`` form).
+#: The queued run coordinator's class reference, in the form Dagster's ``dagster.yaml`` docs
+#: give (``ConfigurableClassData`` maps the public ``dagster.core`` onto ``dagster._core``).
 QUEUED_RUN_COORDINATOR: Final = ("dagster.core.run_coordinator", "QueuedRunCoordinator")
 
 _SQLITE_EVENT_LOG: Final = "dagster._core.storage.event_log.sqlite.sqlite_event_log"

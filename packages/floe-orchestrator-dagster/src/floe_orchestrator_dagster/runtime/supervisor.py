@@ -54,12 +54,14 @@ from floe_orchestration_core.runtime import (
     StartOptions,
     StopReport,
 )
+from floe_orchestrator_dagster.deploy.connection import check_webserver
 from floe_orchestrator_dagster.process_lifetime import become_subreaper
 from floe_orchestrator_dagster.runtime import processes, state
 from floe_orchestrator_dagster.runtime.home import (
     process_environment,
     write_dagster_home,
 )
+from floe_orchestrator_dagster.runtime.status import runtime_status
 
 __all__ = ["STOP_GRACE_S", "DagsterLocalRuntime", "webserver_url"]
 
@@ -242,7 +244,6 @@ class DagsterLocalRuntime(LocalRuntime):
         later), so another process may take the port meanwhile; an answer counts only when
         the listener is the webserver's process tree (when psutil may look)."""
         from floe_orchestration_core.connectivity import Deadline
-        from floe_orchestrator_dagster.deploy.connection import check_webserver
 
         timeout = options.ready_timeout_s
         started = time.monotonic()
@@ -343,6 +344,4 @@ class DagsterLocalRuntime(LocalRuntime):
 
     # status --------------------------------------------------------------------------------
     def _status(self, workspace: ProductWorkspace) -> RuntimeStatus:
-        from floe_orchestrator_dagster.runtime.status import runtime_status
-
         return runtime_status(workspace)
