@@ -170,14 +170,10 @@ class DagsterRunLauncher(RunLauncher):
                 lineage.finished(run_id, job.name, success=success, error=error)
         finally:
             instance.dispose()
-        return RunSummary(
-            run_id=run_id,
-            status="success" if success else "failure",
+        return tally.summary(
+            run_id,
+            "success" if success else "failure",
             where="in-process",
-            assets_materialized=tuple(tally.materialized),
-            checks_passed=tuple(tally.passed),
-            checks_failed=tuple(tally.failed),
-            failed_steps=tuple(tally.failed_steps),
             duration_s=time.monotonic() - started,
         )
 

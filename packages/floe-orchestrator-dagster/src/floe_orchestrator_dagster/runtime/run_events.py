@@ -8,11 +8,14 @@ in-process run, :func:`tally_graphql` the events the webserver's GraphQL API ret
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
-from floe_orchestration_core.runtime import Progress
+from floe_orchestration_core.runtime import Progress, RunSummary
 
-__all__ = ["RunTally", "tally_event", "tally_graphql"]
+__all__ = ["RunOutcome", "RunTally", "tally_event", "tally_graphql"]
+
+#: How a run that ended ended.
+RunOutcome = Literal["success", "failure", "canceled"]
 
 
 class RunTally:
@@ -34,6 +37,28 @@ class RunTally:
         (self.passed if passed else self.failed).append(f"{asset}:{name}{warn}")
         outcome = "passed" if passed else f"FAILED{warn}"
         self.progress(f"  check {name} on {asset}: {outcome}")
+
+    def summary(
+        self,
+        run_id: str,
+        status: RunOutcome,
+        *,
+        where: Literal["webserver", "in-process"],
+        duration_s: float,
+        url: str | None = None,
+    ) -> RunSummary:
+        """The :class:`RunSummary` of the run, with what was counted."""
+        return RunSummary(
+            run_id=run_id,
+            status=status,
+            where=where,
+            assets_materialized=tuple(self.materialized),
+            checks_passed=tuple(self.passed),
+            checks_failed=tuple(self.failed),
+            failed_steps=tuple(self.failed_steps),
+            duration_s=duration_s,
+            url=url,
+        )
 
     def step_started(self, step: str) -> None:
         self.progress(f"step {step} started")

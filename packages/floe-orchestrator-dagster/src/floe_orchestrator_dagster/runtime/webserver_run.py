@@ -19,7 +19,7 @@ from floe_orchestration_core.errors import RuntimeServiceError
 from floe_orchestration_core.runtime import ProductWorkspace, Progress, RunSummary
 from floe_orchestrator_dagster.deploy.connection import check_webserver
 from floe_orchestrator_dagster.runtime import state
-from floe_orchestrator_dagster.runtime.run_events import RunTally, tally_graphql
+from floe_orchestrator_dagster.runtime.run_events import RunOutcome, RunTally, tally_graphql
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -85,7 +85,11 @@ query Logs($runId: ID!, $after: String) {
   }
 }
 """
-_TERMINAL = {"SUCCESS": "success", "FAILURE": "failure", "CANCELED": "canceled"}
+_TERMINAL: dict[str, RunOutcome] = {
+    "SUCCESS": "success",
+    "FAILURE": "failure",
+    "CANCELED": "canceled",
+}
 
 
 class WebserverRun:
@@ -174,19 +178,15 @@ class WebserverRun:
             return RunSummary(run_id=run_id, status="queued", where="webserver", url=run_url)
         tally = RunTally(self.progress)
         status = self._follow(run_id, tally)
-        return RunSummary(
-            run_id=run_id,
-            status=status,  # type: ignore[arg-type]
+        return tally.summary(
+            run_id,
+            status,
             where="webserver",
-            assets_materialized=tuple(tally.materialized),
-            checks_passed=tuple(tally.passed),
-            checks_failed=tuple(tally.failed),
-            failed_steps=tuple(tally.failed_steps),
             duration_s=time.monotonic() - started,
             url=run_url,
         )
 
-    def _follow(self, run_id: str, tally: RunTally) -> str:
+    def _follow(self, run_id: str, tally: RunTally) -> RunOutcome:
         cursor: str | None = None
         while True:
             data = self.graphql(_LOGS, {"runId": run_id, "after": cursor})
