@@ -18,6 +18,9 @@ the client runs the real ``dbt`` itself.
 The server dies with the process that started it (``PR_SET_PDEATHSIG`` on Linux) and with
 :meth:`WarmDbt.close`; a dbt child whose client disappears is interrupted like a ``dbt`` that
 gets Ctrl-C.
+
+The decision, and what would make us revisit it:
+``docs/decisions/0006-warm-dbt-server-fork-per-command.md``.
 """
 
 from __future__ import annotations

@@ -20,7 +20,9 @@ answered from memory once the answer is yes.
 ``dagster.yaml`` selects it with ``event_log_storage: {module:
 floe_orchestrator_dagster.runtime.sqlite_events, class: CachedEngineSqliteEventLogStorage,
 config: {base_dir: ...}}`` (:func:`~floe_orchestrator_dagster.runtime.home.instance_config`
-does for SQLite storage).
+does for SQLite storage). The decision and what would make us revisit it:
+``docs/decisions/0007-local-sqlite-event-log-keeps-engines.md``; the Dagster internals it relies
+on are listed in :mod:`floe_orchestrator_dagster.compat`.
 """
 
 from __future__ import annotations
