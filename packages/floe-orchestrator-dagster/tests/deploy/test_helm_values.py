@@ -17,7 +17,7 @@ from floe_orchestrator_dagster.deploy.chart_values import chart_schema, default_
 from floe_orchestrator_dagster.deploy.helm import USER_CODE_ARGS
 from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
 
-HELM_SPECS = Path(__file__).resolve().parents[4] / "shared" / "specs" / "dagster-helm"
+HELM_SPECS = Path(__file__).resolve().parents[5] / "shared" / "specs" / "dagster-helm"
 SIZES = ("small", "medium", "large")
 IMAGE = "ghcr.io/acme/sales:1.2.0"
 _JSON_TYPES: Mapping[str, type | tuple[type, ...]] = {

@@ -32,7 +32,7 @@ from floe_orchestrator_dagster.dbt.manifest_files import _SLIM_CHECKSUM_KEY
 from floe_orchestrator_dagster.dbt.nodes import UNREAD_KEYS
 from floe_orchestrator_dagster.definitions.build import build_definitions
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus" / "dbt-manifests"
+CORPUS = Path(__file__).resolve().parents[4].parent / "shared" / "corpus" / "dbt-manifests"
 MANIFESTS = sorted(CORPUS.glob("*.json")) if CORPUS.is_dir() else []
 
 

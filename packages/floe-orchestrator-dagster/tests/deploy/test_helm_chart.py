@@ -26,7 +26,7 @@ from floe_orchestrator_dagster.deploy.chart_values import (
 )
 from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
 
-CHART = Path(__file__).resolve().parents[3] / "charts" / "floe-dagster"
+CHART = Path(__file__).resolve().parents[4] / "charts" / "floe-dagster"
 SECRET_NAME = "dagster-postgresql-secret"
 SIZES = ("small", "medium", "large")
 

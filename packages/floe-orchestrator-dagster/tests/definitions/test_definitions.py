@@ -66,7 +66,7 @@ def _uid(graph: Any, key: dg.AssetKey) -> str:
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> tuple[CompiledArtifacts, dg.Definitions]:
     fixtures = (
-        Path(__file__).resolve().parents[2] / "floe-orchestration-core" / "tests" / "fixtures"
+        Path(__file__).resolve().parents[3] / "floe-orchestration-core" / "tests" / "fixtures"
     )
     project = tmp_path_factory.mktemp("shop")
     (project / "dbt_project.yml").write_text("name: shop\n")

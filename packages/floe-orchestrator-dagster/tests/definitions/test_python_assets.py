@@ -13,7 +13,7 @@ from floe_orchestrator_dagster.config import DagsterAdapterConfig
 from floe_orchestrator_dagster.definitions.build import executor_for
 from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
 
-JAFFLE = Path(__file__).parents[3] / "examples" / "jaffle-shop" / "target" / "manifest.json"
+JAFFLE = Path(__file__).parents[4] / "examples" / "jaffle-shop" / "target" / "manifest.json"
 
 
 def _product(tmp_path: Path, yaml: str) -> Path:

@@ -116,7 +116,7 @@ def fusion(core_fixtures_module: Path) -> tuple[CompiledArtifacts, ProjectManife
 
 @pytest.fixture(scope="module")
 def core_fixtures_module() -> Path:
-    return Path(__file__).resolve().parents[2] / "floe-orchestration-core" / "tests" / "fixtures"
+    return Path(__file__).resolve().parents[3] / "floe-orchestration-core" / "tests" / "fixtures"
 
 
 def test_fusion_null_configs_become_dicts_with_the_fields_dbt_reads(

@@ -22,7 +22,7 @@ from floe_orchestration_core.graph import TransformGraph
 from floe_orchestrator_dagster.config import DagsterAdapterConfig
 from floe_orchestrator_dagster.definitions.build import build_definitions
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus" / "dbt-manifests"
+CORPUS = Path(__file__).resolve().parents[4].parent / "shared" / "corpus" / "dbt-manifests"
 MANIFESTS = sorted(CORPUS.glob("*.json")) if CORPUS.is_dir() else []
 
 pytestmark = pytest.mark.skipif(

@@ -15,8 +15,8 @@ from floe_orchestrator_dagster.dbt.manifest import ProjectManifest
 from floe_orchestrator_dagster.dbt.specs import dbt_assets_for
 from floe_orchestrator_dagster.dbt.translator import FloeDagsterDbtTranslator
 
-CORPUS = Path(__file__).resolve().parents[3].parent / "shared" / "corpus" / "dbt-manifests"
-FIXTURES = Path(__file__).resolve().parents[2] / "floe-orchestration-core" / "tests" / "fixtures"
+CORPUS = Path(__file__).resolve().parents[4].parent / "shared" / "corpus" / "dbt-manifests"
+FIXTURES = Path(__file__).resolve().parents[3] / "floe-orchestration-core" / "tests" / "fixtures"
 MANIFESTS = [
     *(sorted(CORPUS.glob("*.json")) if CORPUS.is_dir() else []),
     FIXTURES / "manifest_v12.json",
