@@ -2,9 +2,10 @@
 
 The registry loads this class through the entry point ``floe.orchestrators: dagster``.
 Importing it is cheap: this module imports only the standard library, the core's plugin
-port and the package version at the top. ``dagster``, ``dagster_dbt``, ``pydantic`` and
-OpenTelemetry are imported inside the hooks, the first time definitions (or anything else)
-are requested (``tests/test_plugin.py`` checks it in a fresh interpreter).
+port, the package version and :mod:`floe_orchestrator_dagster.metadata` (standard library
+only; its Definitions keys are re-exported here) at the top. ``dagster``, ``dagster_dbt``,
+``pydantic`` and OpenTelemetry are imported inside the hooks, the first time definitions (or
+anything else) are requested (``tests/test_plugin.py`` checks it in a fresh interpreter).
 
 Each hook does one thing by delegating to the module that owns it:
 
