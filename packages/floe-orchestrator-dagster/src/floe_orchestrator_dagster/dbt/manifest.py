@@ -34,11 +34,10 @@ manifest it is given, and each decorator reads only its part.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from floe_orchestration_core.artifacts import (
     CompiledArtifacts,
@@ -260,7 +259,11 @@ class ProjectManifest:
         }
 
 
-def _config_key(config: dict[str, Any]) -> bytes:
+def _config_key(config: dict[str, Any]) -> bytes | str:
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - dagster-dbt installs it
+        return json.dumps(config, sort_keys=True)
     return orjson.dumps(config, option=orjson.OPT_SORT_KEYS)
 
 
@@ -271,7 +274,7 @@ def _share_equal_configs(nodes: Mapping[str, dict[str, Any]]) -> None:
     most tests, have the same ones. The normalised nodes live as long as the definitions
     (dagster-dbt keeps the manifest for the runs); at 10,000 models sharing saves ~20 MB RSS.
     """
-    shared: dict[bytes, dict[str, Any]] = {}
+    shared: dict[bytes | str, dict[str, Any]] = {}
     for node in nodes.values():
         config = node.get("config")
         if type(config) is not dict:
