@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -60,6 +62,31 @@ def test_dagster_internals_are_imported_only_when_used() -> None:
 @pytest.mark.parametrize("name", sorted(compat.__all__))
 def test_every_compat_name_resolves_on_the_installed_dagster(name: str) -> None:
     assert getattr(compat, name) is not None
+
+
+def _internal_imports(path: Path) -> list[str]:
+    """Modules imported by ``path`` that are Dagster or dagster-dbt internals."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        names = (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom) and node.level == 0
+            else []
+        )
+        found += [n for n in names if n.startswith(("dagster._", "dagster_dbt."))]
+    return found
+
+
+def test_only_compat_imports_dagster_and_dagster_dbt_internals() -> None:
+    package = Path(floe_orchestrator_dagster.__file__).parent
+    offenders = {
+        str(path.relative_to(package)): imports
+        for path in sorted(package.rglob("*.py"))
+        if path.name != "compat.py" and (imports := _internal_imports(path))
+    }
+    assert offenders == {}
 
 
 def test_compat_class_paths_name_classes_that_exist() -> None:

@@ -3,7 +3,8 @@
 dagster-dbt keeps its version shims in one ``compat.py``; so does this adapter. A name below is
 not part of Dagster's or dagster-dbt's public API (a ``dagster._…`` module, or a dagster-dbt
 module that ``dagster_dbt`` does not export), so a release may move or change it without notice.
-Nothing else in ``floe_orchestrator_dagster`` imports such a name (import-linter keeps it so).
+Nothing else in ``floe_orchestrator_dagster`` imports such a name
+(``tests/test_layout.py`` keeps it so).
 
 **Checked against** Dagster 1.10.21 with dagster-dbt 0.26.21 (the oldest supported:
 ``nox -s "tests_dagster(dagster='1.10')"``) and Dagster 1.13.27 with dagster-dbt 0.29.27 (what
