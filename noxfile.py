@@ -321,7 +321,7 @@ def helm(session: nox.Session) -> None:
                 session.run("python", "-c", _HELM_SDKPY_LINT, str(chart), str(values or ""))
     _pytest(
         session,
-        str(ROOT / "packages" / "floe-orchestrator-dagster" / "tests" / "test_helm_chart.py"),
+        str(ROOT / "packages/floe-orchestrator-dagster/tests/deploy/test_helm_chart.py"),
         "-p",
         "no:cacheprovider",
     )

@@ -71,7 +71,7 @@ from timed_process import run_timed
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOE_DEFINITIONS = (
-    ROOT / "packages/floe-orchestrator-dagster/src/floe_orchestrator_dagster/definitions.py"
+    ROOT / "packages/floe-orchestrator-dagster/src/floe_orchestrator_dagster/definitions/build.py"
 )
 PHASES = ("import", "build", "resolve", "validate", "snapshot")
 PATHS = ("stock", "floe")

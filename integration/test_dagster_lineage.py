@@ -5,7 +5,7 @@ floe.yaml) with two additions that fail: a model whose SQL fails at run time (``
 a payment with an unknown method, so that ``stg_payments``' error-severity ``accepted_values``
 test fails (which blocks ``orders`` and ``customers``). The warn-severity test on customers'
 emails fails too, as always. The Dagster run is executed in process with
-:class:`~floe_orchestrator_dagster.lineage_runtime.RunLineage`, as ``floe run`` does.
+:class:`~floe_orchestrator_dagster.lineage.runs.RunLineage`, as ``floe run`` does.
 
 Events go to an in-memory backend and, when the OpenLineage backend is installed, to its file
 transport too; every line of that file must validate against the OpenLineage 2-0-2 JSON Schemas
@@ -36,7 +36,7 @@ from floe_orchestration_core.artifacts import CompiledArtifacts, load_artifacts
 from floe_orchestration_core.lineage import LineageBackendPlugin, LineageEvent, RunState
 from floe_orchestration_core.plugin import PluginMetadata
 from floe_orchestration_core.testing import InMemoryLineageBackend
-from floe_orchestrator_dagster.lineage_runtime import RunLineage
+from floe_orchestrator_dagster.lineage.runs import RunLineage
 from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
 from harness import (
     BAD_PAYMENT,

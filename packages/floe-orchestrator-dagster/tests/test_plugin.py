@@ -26,8 +26,8 @@ from floe_orchestration_core.resources import get_preset
 from floe_orchestration_core.testing import make_artifacts, make_source, make_transform
 from floe_orchestrator_dagster import __version__
 from floe_orchestrator_dagster.config import DagsterAdapterConfig, TranslatorSettings
+from floe_orchestrator_dagster.deploy.helm import build_helm_values, deployment_name, image_values
 from floe_orchestrator_dagster.errors import HelmValuesError
-from floe_orchestrator_dagster.helm import build_helm_values, deployment_name, image_values
 from floe_orchestrator_dagster.plugin import TRACER_NAME, DagsterOrchestratorPlugin
 
 HELM_SPECS = Path(__file__).resolve().parents[4] / "shared" / "specs" / "dagster-helm"

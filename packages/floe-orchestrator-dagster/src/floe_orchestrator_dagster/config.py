@@ -20,7 +20,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["DagsterAdapterConfig", "GroupBy", "TranslatorSettings"]
+from floe_orchestrator_dagster.errors import HelmValuesError
+
+__all__ = ["DagsterAdapterConfig", "GroupBy", "TranslatorSettings", "split_image_reference"]
 
 #: How assets are grouped in the Dagster UI (see :attr:`TranslatorSettings.group_by`).
 GroupBy = Literal["compute", "schema", "package", "none"]
@@ -170,9 +172,7 @@ class DagsterAdapterConfig(BaseModel):
     def _image_reference(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        from floe_orchestrator_dagster.helm import image_values
-
-        image_values(value)  # HelmValuesError is a ValueError: pydantic reports it
+        split_image_reference(value)  # HelmValuesError is a ValueError: pydantic reports it
         return value.strip()
 
     @field_validator("webserver_url")
@@ -185,3 +185,29 @@ class DagsterAdapterConfig(BaseModel):
                 f"webserver_url {value!r} must be an http(s) URL such as 'http://127.0.0.1:3000'"
             )
         return stripped.rstrip("/")
+
+
+def split_image_reference(image: str) -> tuple[str, str | None]:
+    """``repository[:tag]`` as ``(repository, tag)`` (tag None when there is none), or
+    :class:`~floe_orchestrator_dagster.errors.HelmValuesError` (a ``ValueError``) naming the fix.
+
+    >>> split_image_reference("ghcr.io/acme/sales:1.2.0")
+    ('ghcr.io/acme/sales', '1.2.0')
+    >>> split_image_reference("registry:5000/sales")
+    ('registry:5000/sales', None)
+    """
+    text = image.strip()
+    if not text or any(c.isspace() for c in text) or "@" in text:
+        raise HelmValuesError(
+            f"image {image!r} must be 'repository[:tag]' without spaces or digests, "
+            "e.g. 'ghcr.io/acme/sales:1.2.0'"
+        )
+    repository, colon, tag = text.rpartition(":")
+    if not colon or "/" in tag:  # no tag, or the colon belongs to a registry port
+        return text, None
+    if not repository or not tag:
+        raise HelmValuesError(
+            f"image {image!r} must be 'repository[:tag]' with both parts non-empty, "
+            "e.g. 'ghcr.io/acme/sales:1.2.0'"
+        )
+    return repository, tag

@@ -6,8 +6,11 @@ template methods let them pass through unchanged)::
     DagsterAdapterError
     ├── TagCollisionError       (ValueError)  two floe tags map to one Dagster tag key
     ├── DbtProjectMissingError                 a run needs the dbt project, which is absent
+    ├── DbtManifestError                       the dbt manifest is unreadable or not the one
+    │                                          compiled
     ├── JobDefinitionError      (ValueError)  a schedule's job cannot be built as asked
     ├── HelmValuesError         (ValueError)  chart values cannot be derived as asked
+    ├── ReservedAssetNameError  (ValueError)  a transform's asset name is one Dagster reserves
     └── DagsterCompatibilityError             the installed Dagster lacks a needed API
 
 Every message names the thing that is wrong and what would be right.
@@ -20,9 +23,11 @@ from floe_orchestration_core.errors import FloeError
 __all__ = [
     "DagsterAdapterError",
     "DagsterCompatibilityError",
+    "DbtManifestError",
     "DbtProjectMissingError",
     "HelmValuesError",
     "JobDefinitionError",
+    "ReservedAssetNameError",
     "TagCollisionError",
 ]
 
@@ -39,6 +44,10 @@ class TagCollisionError(DagsterAdapterError, ValueError):
 class DbtProjectMissingError(DagsterAdapterError):
     """A run (or anything that invokes dbt) needs the dbt project directory, which does not
     exist; definitions built from the manifest alone load, but cannot execute."""
+
+
+class DbtManifestError(DagsterAdapterError):
+    """The dbt manifest cannot be used: unreadable, not JSON, or not the one compiled."""
 
 
 class JobDefinitionError(DagsterAdapterError, ValueError):

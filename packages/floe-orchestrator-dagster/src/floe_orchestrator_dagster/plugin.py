@@ -2,24 +2,25 @@
 
 The registry loads this class through the entry point ``floe.orchestrators: dagster``.
 Importing it is cheap: this module imports only the standard library, the core's plugin
-port and the package version at the top. ``dagster``, ``dagster_dbt``, ``pydantic`` and
-OpenTelemetry are imported inside the hooks, the first time definitions (or anything else)
-are requested (``tests/test_plugin.py`` checks it in a fresh interpreter).
+port, the package version and :mod:`floe_orchestrator_dagster.metadata` (standard library
+only; its Definitions keys are re-exported here) at the top. ``dagster``, ``dagster_dbt``,
+``pydantic`` and OpenTelemetry are imported inside the hooks, the first time definitions (or
+anything else) are requested (``tests/test_plugin.py`` checks it in a fresh interpreter).
 
 Each hook does one thing by delegating to the module that owns it:
 
-=================================  =============================================
+=================================  ======================================================
 hook                               module
-=================================  =============================================
-``_create_definitions``            :mod:`floe_orchestrator_dagster.definitions`
-``_create_assets_from_transforms`` :mod:`floe_orchestrator_dagster.assets`
-``_schedule_job``                  :mod:`floe_orchestrator_dagster.jobs`
-``_get_helm_values``               :mod:`floe_orchestrator_dagster.helm`
-``_validate_connection``           :mod:`floe_orchestrator_dagster.connection`
+=================================  ======================================================
+``_create_definitions``            :mod:`floe_orchestrator_dagster.definitions.build`
+``_create_assets_from_transforms`` :mod:`floe_orchestrator_dagster.definitions.asset_specs`
+``_schedule_job``                  :mod:`floe_orchestrator_dagster.definitions.jobs`
+``_get_helm_values``               :mod:`floe_orchestrator_dagster.deploy.helm`
+``_validate_connection``           :mod:`floe_orchestrator_dagster.deploy.connection`
 ``_adjust_resources``              the core's presets, unchanged
 ``_local_runtime``                 :mod:`floe_orchestrator_dagster.runtime.supervisor`
 ``_run_launcher``                  :mod:`floe_orchestrator_dagster.runtime.launcher`
-=================================  =============================================
+=================================  ======================================================
 
 Tracing: the core's template methods already open a ``floe.<method>`` span (tracer
 ``floe_orchestration_core.plugin``); each hook here opens a child span ``dagster.<method>``
@@ -42,6 +43,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from floe_orchestration_core.plugin import Capability, OrchestratorPlugin, PluginMetadata
 from floe_orchestrator_dagster import __version__
+from floe_orchestrator_dagster.metadata import EPHEMERAL_TRANSFORMS_KEY, PRODUCT_KEY
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -127,15 +129,11 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
             },
         ) as current:
             with _gc_tuned(self.settings.freeze_gc):
-                from floe_orchestrator_dagster import definitions
+                from floe_orchestrator_dagster.definitions.build import build_product_definitions
 
-                built = _with_product_metadata(
-                    definitions.build_definitions(
-                        artifacts, graph, self.settings, lineage_backend=self.lineage_backend
-                    ),
-                    artifacts,
+                built = build_product_definitions(
+                    artifacts, graph, self.settings, lineage_backend=self.lineage_backend
                 )
-                built = _with_lineage_sensor(built, artifacts, self.lineage_backend)
             asset_count, check_count = _count_assets_and_checks(
                 built.assets or (), built.asset_checks or ()
             )
@@ -154,9 +152,9 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
                 "floe.external_dependency_count": len(graph.external_dependencies),
             },
         ) as current:
-            from floe_orchestrator_dagster import assets
+            from floe_orchestrator_dagster.definitions.asset_specs import build_assets
 
-            built = list(assets.build_assets(transforms, graph, self.settings))
+            built = list(build_assets(transforms, graph, self.settings))
             asset_count, check_count = _count_assets_and_checks(built, ())
             current.set_attribute("floe.asset_count", asset_count)
             current.set_attribute("floe.asset_check_count", check_count)
@@ -169,7 +167,7 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
         with self._adapter_span(
             "dagster.get_helm_values", {"floe.size": size, "floe.product": product}
         ):
-            from floe_orchestrator_dagster.helm import build_helm_values
+            from floe_orchestrator_dagster.deploy.helm import build_helm_values
 
             return build_helm_values(
                 size=size,
@@ -183,7 +181,7 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
             "dagster.schedule_job",
             {"floe.job": job_name, "floe.cron": cron, "floe.timezone": timezone},
         ):
-            from floe_orchestrator_dagster.jobs import build_schedule
+            from floe_orchestrator_dagster.definitions.jobs import build_schedule
 
             return build_schedule(job_name, cron, timezone)
 
@@ -195,7 +193,7 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
             "dagster.validate_connection",
             {"floe.url": redact_url(target), "floe.url_is_default": url is None},
         ) as current:
-            from floe_orchestrator_dagster.connection import check_webserver
+            from floe_orchestrator_dagster.deploy.connection import check_webserver
 
             result = check_webserver(target, deadline)
             current.set_attribute("floe.success", result.success)
@@ -204,7 +202,7 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
     def _local_runtime(self) -> LocalRuntime:
         from floe_orchestrator_dagster.runtime.supervisor import DagsterLocalRuntime
 
-        return DagsterLocalRuntime(self)
+        return DagsterLocalRuntime()
 
     def _run_launcher(self) -> RunLauncher:
         from floe_orchestrator_dagster.runtime.launcher import DagsterRunLauncher
@@ -223,15 +221,6 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
             return spec
 
 
-#: Definitions metadata: the ephemeral transforms, which dagster-dbt gives no asset.
-EPHEMERAL_TRANSFORMS_KEY = "floe/ephemeral_transforms"
-#: Definitions metadata: the keys (``source_name.table``) of the sources no asset reads,
-#: which are therefore not assets.
-UNREAD_SOURCES_KEY = "floe/unread_sources"
-#: Definitions metadata: the data product's name and version.
-PRODUCT_KEY = "floe/product"
-
-
 @contextmanager
 def _gc_tuned(enabled: bool) -> Iterator[None]:
     """With ``enabled`` (``DagsterAdapterConfig.freeze_gc``): no cyclic garbage collection
@@ -245,63 +234,6 @@ def _gc_tuned(enabled: bool) -> Iterator[None]:
     with paused_gc():
         yield
     gc.freeze()
-
-
-def _with_product_metadata(
-    built: dagster.Definitions, artifacts: CompiledArtifacts
-) -> dagster.Definitions:
-    """``built`` plus code-location metadata naming the product and its ephemeral transforms.
-
-    Ephemeral dbt models are inlined by dbt and have no Dagster asset (dagster-dbt connects
-    their downstreams to their upstreams), so the only trace of them in the definitions is
-    :data:`EPHEMERAL_TRANSFORMS_KEY`: name → unique id, declared ``depends_on`` and
-    ``source_dependencies``. It lets tools (and the contract suite) see every transform.
-    """
-    import dagster
-
-    ephemeral = {
-        t.name: {
-            "unique_id": t.unique_id,
-            "depends_on": list(t.depends_on),
-            "source_dependencies": list(t.source_dependencies),
-        }
-        for t in artifacts.transforms
-        if t.is_ephemeral
-    }
-    from floe_orchestrator_dagster.definitions import read_sources
-
-    read = {s.unique_id for s in read_sources(artifacts)}
-    unread = sorted(s.key for s in artifacts.sources if s.unique_id not in read)
-    product = f"{artifacts.metadata.product_name} {artifacts.metadata.product_version}"
-    extra = dagster.Definitions(
-        metadata={
-            PRODUCT_KEY: product,
-            EPHEMERAL_TRANSFORMS_KEY: dagster.MetadataValue.json(ephemeral),
-            UNREAD_SOURCES_KEY: dagster.MetadataValue.json(unread),
-        }
-    )
-    return dagster.Definitions.merge(built, extra)
-
-
-def _with_lineage_sensor(
-    built: dagster.Definitions,
-    artifacts: CompiledArtifacts,
-    backend: LineageBackendPlugin | None,
-) -> dagster.Definitions:
-    """``built`` plus the sensor emitting Dagster runs' lineage, when there is a backend and
-    the artifacts enable lineage (:mod:`floe_orchestrator_dagster.lineage_sensors`)."""
-    from floe_orchestrator_dagster.lineage_runtime import lineage_emitter
-
-    emitter = lineage_emitter(backend, artifacts)
-    if emitter is None:
-        return built
-    import dagster
-
-    from floe_orchestrator_dagster.lineage_sensors import build_lineage_sensor
-
-    return dagster.Definitions.merge(
-        built, dagster.Definitions(sensors=[build_lineage_sensor(emitter)])
-    )
 
 
 def _count_assets_and_checks(assets: Iterable[Any], checks: Iterable[Any]) -> tuple[int, int]:

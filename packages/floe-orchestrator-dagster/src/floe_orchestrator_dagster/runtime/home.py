@@ -38,6 +38,11 @@ import yaml
 
 from floe_orchestration_core.errors import RuntimeServiceError
 from floe_orchestration_core.runtime import InstanceStorage, ProductWorkspace
+from floe_orchestrator_dagster.compat import (
+    QUEUED_RUN_COORDINATOR,
+    SQLITE_RUN_STORAGE,
+    SQLITE_SCHEDULE_STORAGE,
+)
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -112,10 +117,12 @@ def instance_config(
 def _sqlite_storages(base_dir: str) -> dict[str, Any]:
     """Dagster's SQLite layout (what ``storage: {sqlite: {base_dir}}`` gives), with the event
     log keeping its SQLAlchemy engines (:mod:`~floe_orchestrator_dagster.runtime.sqlite_events`)."""
+    run_module, run_class = SQLITE_RUN_STORAGE
+    schedule_module, schedule_class = SQLITE_SCHEDULE_STORAGE
     return {
         "run_storage": {
-            "module": "dagster._core.storage.runs",
-            "class": "SqliteRunStorage",
+            "module": run_module,
+            "class": run_class,
             "config": {"base_dir": os.path.join(base_dir, "history")},
         },
         "event_log_storage": {
@@ -124,18 +131,19 @@ def _sqlite_storages(base_dir: str) -> dict[str, Any]:
             "config": {"base_dir": os.path.join(base_dir, "history", "runs")},
         },
         "schedule_storage": {
-            "module": "dagster._core.storage.schedules",
-            "class": "SqliteScheduleStorage",
+            "module": schedule_module,
+            "class": schedule_class,
             "config": {"base_dir": os.path.join(base_dir, "schedules")},
         },
     }
 
 
 def _common(max_concurrent_runs: int) -> dict[str, Any]:
+    module, class_name = QUEUED_RUN_COORDINATOR
     return {
         "run_coordinator": {
-            "module": "dagster.core.run_coordinator",
-            "class": "QueuedRunCoordinator",
+            "module": module,
+            "class": class_name,
             "config": {"max_concurrent_runs": max_concurrent_runs},
         },
         "telemetry": {"enabled": False},

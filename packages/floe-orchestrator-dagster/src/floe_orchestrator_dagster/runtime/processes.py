@@ -10,7 +10,8 @@ attempt has a 1 s timeout and the lookup of the holder is skipped after
 
 **Spawning** (:func:`spawn`): each service starts in a new session, so it leads its own
 process group (``start_new_session=True``) — the code servers and run workers it starts
-join that group, and one ``killpg`` reaches them all. On Linux a ``preexec_fn`` sets
+join that group, and one ``killpg`` reaches them all. On Linux a ``preexec_fn``
+(:mod:`floe_orchestrator_dagster.process_lifetime`) sets
 ``prctl(PR_SET_PDEATHSIG, SIGTERM)``: when the ``floe up`` process dies — even by
 ``SIGKILL`` — the kernel sends ``SIGTERM`` to the service, which stops its own children.
 (The signal fires when the *thread* that spawned the child exits, so services are spawned
@@ -26,26 +27,23 @@ descendant, wait up to ``grace`` seconds, then ``SIGKILL`` whatever is left and 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import signal
 import socket
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import psutil
 
 from floe_orchestration_core.runtime import PortInUseError, StopReport
+from floe_orchestrator_dagster.process_lifetime import die_with_parent
 
 __all__ = [
     "PORT_CHECK_BUDGET_S",
-    "become_subreaper",
     "check_port_free",
-    "die_with_parent",
     "group_members",
     "listener_pids",
     "port_holder",
@@ -55,38 +53,6 @@ __all__ = [
 
 #: The port check answers within this many seconds.
 PORT_CHECK_BUDGET_S = 5.0
-_PR_SET_PDEATHSIG = 1
-_PR_SET_CHILD_SUBREAPER = 36
-
-
-def _libc() -> ctypes.CDLL | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-
-
-def become_subreaper() -> bool:
-    """Make this process a child subreaper (Linux); True when it worked."""
-    libc = _libc()
-    return libc is not None and libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
-
-
-def _die_with_parent(libc: ctypes.CDLL | None, parent: int) -> Callable[[], None]:
-    def preexec() -> None:  # runs in the child between fork and exec
-        if libc is not None:
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-            if os.getppid() != parent:  # the parent died before prctl took effect
-                os.kill(os.getpid(), signal.SIGTERM)
-
-    return preexec
-
-
-def die_with_parent() -> Callable[[], None]:
-    """A ``preexec_fn`` making the child get SIGTERM when this process dies (Linux)."""
-    return _die_with_parent(_libc(), os.getpid())
 
 
 def spawn(

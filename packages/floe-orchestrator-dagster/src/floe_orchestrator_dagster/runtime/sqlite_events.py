@@ -20,7 +20,9 @@ answered from memory once the answer is yes.
 ``dagster.yaml`` selects it with ``event_log_storage: {module:
 floe_orchestrator_dagster.runtime.sqlite_events, class: CachedEngineSqliteEventLogStorage,
 config: {base_dir: ...}}`` (:func:`~floe_orchestrator_dagster.runtime.home.instance_config`
-does for SQLite storage).
+does for SQLite storage). The decision and what would make us revisit it:
+``docs/decisions/0007-local-sqlite-event-log-keeps-engines.md``; the Dagster internals it relies
+on are listed in :mod:`floe_orchestrator_dagster.compat`.
 """
 
 from __future__ import annotations
@@ -31,21 +33,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from dagster._core.storage.event_log.sqlite import sqlite_event_log
-from dagster._serdes import ConfigurableClassData
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
+
+from floe_orchestrator_dagster.compat import (
+    ConfigurableClassData,
+    SqliteEventLogStorage,
+    sqlite_busy_timeout_seconds,
+)
 
 __all__ = ["MAX_OPEN_SHARDS", "CachedEngineSqliteEventLogStorage"]
 
 #: Files (run shards and the index) whose engine and connection stay open at once.
 MAX_OPEN_SHARDS = 8
 
-#: Dagster's own SQLite busy timeout (seconds), read where it is defined when it is there.
-_BUSY_TIMEOUT_SECONDS: float = getattr(sqlite_event_log, "SQLITE_BUSY_TIMEOUT_SECONDS", 30)
+#: Dagster's own SQLite busy timeout (seconds).
+_BUSY_TIMEOUT_SECONDS = sqlite_busy_timeout_seconds()
 
 
-class CachedEngineSqliteEventLogStorage(sqlite_event_log.SqliteEventLogStorage):
+class CachedEngineSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` with one engine per shard file (see the module docstring)."""
 
     def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None) -> None:

@@ -42,7 +42,9 @@ from floe_orchestration_core.runtime import (
     SensorInfo,
     ServiceInfo,
 )
+from floe_orchestrator_dagster import compat
 from floe_orchestrator_dagster.runtime import state
+from floe_orchestrator_dagster.runtime.home import open_instance
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -120,20 +122,19 @@ def _next_fire(cron: str, timezone: str) -> datetime | None:
 
 
 def _states(instance: dg.DagsterInstance, kind: str) -> dict[str, Any]:
-    from dagster._core.scheduler.instigation import InstigatorType
-
     return {
         s.instigator_name: s
-        for s in instance.all_instigator_state(instigator_type=InstigatorType(kind))
+        for s in instance.all_instigator_state(instigator_type=compat.InstigatorType(kind))
     }
 
 
 def _is_on(stored: Any, default: bool) -> bool:
-    from dagster._core.scheduler.instigation import InstigatorStatus
-
-    if stored is None or stored.status == InstigatorStatus.DECLARED_IN_CODE:
+    if stored is None or stored.status == compat.InstigatorStatus.DECLARED_IN_CODE:
         return default
-    return bool(stored.status in (InstigatorStatus.RUNNING, InstigatorStatus.AUTOMATICALLY_RUNNING))
+    return bool(
+        stored.status
+        in (compat.InstigatorStatus.RUNNING, compat.InstigatorStatus.AUTOMATICALLY_RUNNING)
+    )
 
 
 def _schedules(
@@ -283,7 +284,6 @@ def _runs(
 def runtime_status(workspace: ProductWorkspace) -> RuntimeStatus:
     """The :class:`RuntimeStatus` of ``workspace`` (see the module docstring)."""
     from floe_orchestration_core.artifacts import load_artifacts
-    from floe_orchestrator_dagster.runtime.home import open_instance
 
     warnings: list[str] = []
     try:

@@ -9,9 +9,10 @@
 3. ``dagster-webserver -h HOST -p PORT -w workspace.yaml [--read-only]`` and
    ``dagster-daemon run -w workspace.yaml``, each in its own process group, dying with floe,
    output to ``.floe/logs/{webserver,daemon}.log``; ``.floe/runtime.json`` records them;
-4. ready when ``GET /server_info`` answers (the plugin's ``check_webserver``), polled every
-   0.5 s with a progress line every 10 s, within ``ready_timeout_s``; a service exiting
-   first fails the start with the tail of its log;
+4. ready when ``GET /server_info`` answers
+   (:func:`~floe_orchestrator_dagster.deploy.connection.check_webserver`), polled every 0.5 s
+   with a progress line every 10 s, within ``ready_timeout_s``; a service exiting first fails
+   the start with the tail of its log;
 5. supervision until ``SIGINT``/``SIGTERM``/``SIGHUP`` (``floe down`` sends ``SIGTERM`` to this
    process): each service is polled every 0.5 s.
 
@@ -39,7 +40,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
 
 import attrs
 import psutil
@@ -54,14 +54,14 @@ from floe_orchestration_core.runtime import (
     StartOptions,
     StopReport,
 )
+from floe_orchestrator_dagster.deploy.connection import check_webserver
+from floe_orchestrator_dagster.process_lifetime import become_subreaper
 from floe_orchestrator_dagster.runtime import processes, state
 from floe_orchestrator_dagster.runtime.home import (
     process_environment,
     write_dagster_home,
 )
-
-if TYPE_CHECKING:
-    from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
+from floe_orchestrator_dagster.runtime.status import runtime_status
 
 __all__ = ["STOP_GRACE_S", "DagsterLocalRuntime", "webserver_url"]
 
@@ -126,8 +126,7 @@ class _Service:
 class DagsterLocalRuntime(LocalRuntime):
     """The Dagster webserver and daemon of one product, supervised by ``floe up``."""
 
-    def __init__(self, plugin: DagsterOrchestratorPlugin | None = None) -> None:
-        self._plugin = plugin
+    def __init__(self) -> None:
         self._stop_requested = threading.Event()
 
     def request_stop(self) -> None:
@@ -155,7 +154,7 @@ class DagsterLocalRuntime(LocalRuntime):
         url = webserver_url(options.host, options.port)
         self._stop_requested.clear()
         previous = self._install_signal_handlers()
-        processes.become_subreaper()
+        become_subreaper()
         services: list[_Service] = []
         try:
             web_command = [
@@ -245,7 +244,6 @@ class DagsterLocalRuntime(LocalRuntime):
         later), so another process may take the port meanwhile; an answer counts only when
         the listener is the webserver's process tree (when psutil may look)."""
         from floe_orchestration_core.connectivity import Deadline
-        from floe_orchestrator_dagster.connection import check_webserver
 
         timeout = options.ready_timeout_s
         started = time.monotonic()
@@ -346,6 +344,4 @@ class DagsterLocalRuntime(LocalRuntime):
 
     # status --------------------------------------------------------------------------------
     def _status(self, workspace: ProductWorkspace) -> RuntimeStatus:
-        from floe_orchestrator_dagster.runtime.status import runtime_status
-
         return runtime_status(workspace)
