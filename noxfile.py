@@ -102,6 +102,7 @@ DAGSTER_RANGE: dict[str, tuple[str, ...]] = {
         "dagster-dbt==0.26.*",
         "dagster-webserver==1.10.*",
         "dagster-postgres==0.26.*",
+        "dagster-k8s==0.26.*",
         "dbt-core>=1.8,<1.10",
         "dbt-duckdb>=1.8,<1.10",
     ),
