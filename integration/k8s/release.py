@@ -23,13 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from kubernetes_validate.utils import all_versions  # type: ignore[import-untyped]
+from packaging.version import Version
 
 __all__ = [
     "CHART",
     "FLOE",
     "IMAGE",
+    "MINORS",
+    "OLDEST",
     "PG_HOST",
     "PG_PORT",
+    "RELEASES",
     "SIZES",
     "ProductImage",
     "build_product_image",
@@ -53,6 +58,14 @@ RELEASE = "floe-dagster"
 NAMESPACE = "data"
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432
+#: The oldest Kubernetes minor the chart claims (Chart.yaml kubeVersion).
+OLDEST = Version("1.29")
+#: Every Kubernetes minor from OLDEST to the newest the installed kubernetes-validate ships.
+MINORS = sorted(
+    {f"{v.major}.{v.minor}" for v in map(Version, all_versions()) if v >= OLDEST}, key=Version
+)
+#: The releases checked (values made by the `releases` fixture of conftest.py).
+RELEASES = ("defaults", "small", "medium", "large", "every-option", "every-option-default-launcher")
 
 #: The code location the guide (docs/guides/dagster.md) puts in the image as definitions.py.
 DEFINITIONS_PY = """\

@@ -16,18 +16,17 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
-from kubernetes_validate.utils import all_versions  # type: ignore[import-untyped]
 from packaging.version import Version
 
-from k8s.release import CHART, documents_named, render, render_templates
-
-#: The oldest Kubernetes minor the chart claims (Chart.yaml kubeVersion).
-OLDEST = Version("1.29")
-#: Every minor from OLDEST to the newest the installed kubernetes-validate ships.
-MINORS = sorted(
-    {f"{v.major}.{v.minor}" for v in map(Version, all_versions()) if v >= OLDEST}, key=Version
+from k8s.release import (
+    CHART,
+    MINORS,
+    OLDEST,
+    RELEASES,
+    documents_named,
+    render,
+    render_templates,
 )
-RELEASES = ("defaults", "small", "medium", "large", "every-option", "every-option-default-launcher")
 
 
 def validate(document: dict[str, Any], minor: str) -> None:
