@@ -161,8 +161,9 @@ def integration(session: nox.Session) -> None:
 def k8s(session: nox.Session) -> None:
     """The Kubernetes path without a cluster (integration/k8s): every rendered manifest
     against the Kubernetes OpenAPI schemas (strict, 1.29 to the newest kubernetes-validate
-    ships), Pod Security "restricted", the instance config against Dagster's schemas and on a
-    real PostgreSQL, the rendered code server and webserver run locally, `floe helm values`."""
+    ships), Pod Security "restricted" (run pods of the K8sRunLauncher included), the instance
+    config against Dagster's schemas and on a real PostgreSQL, the rendered code server and
+    webserver run locally, `floe helm values`."""
     _sync(session)
     _pytest(session, str(ROOT / "integration" / "k8s"), "-p", "no:cacheprovider")
 

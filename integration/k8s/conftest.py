@@ -8,21 +8,15 @@ that every template the chart has is rendered at least once.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from pathlib import Path
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 import pytest
 
+from harness import postgres_database as fresh_postgres_database
 from k8s.release import (
     IMAGE,
-    PG_HOST,
-    PG_PORT,
     SIZES,
     ProductImage,
     build_product_image,
@@ -156,52 +150,7 @@ def releases(product_image: ProductImage) -> dict[str, dict[str, Any]]:
     return cases
 
 
-def _pg_connect(database: str = "postgres") -> Any:
-    import psycopg2  # type: ignore[import-untyped]
-
-    try:
-        return psycopg2.connect(
-            host=PG_HOST, port=PG_PORT, user="postgres", dbname=database, connect_timeout=3
-        )
-    except psycopg2.OperationalError:
-        return None
-
-
-def _start_postgres() -> Any:
-    connection = _pg_connect()
-    if connection is None and Path("/etc/postgresql").is_dir():
-        for version in sorted(os.listdir("/etc/postgresql"))[-1:]:
-            subprocess.run(
-                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-        deadline = time.monotonic() + 30
-        while connection is None and time.monotonic() < deadline:
-            time.sleep(1)
-            connection = _pg_connect()
-    return connection
-
-
 @pytest.fixture
 def postgres_database() -> Callable[[], AbstractContextManager[str]]:
     """A factory of fresh databases on 127.0.0.1:5432 (trust auth), each dropped on exit."""
-
-    @contextmanager
-    def database() -> Iterator[str]:
-        connection = _start_postgres()
-        if connection is None:
-            pytest.skip(f"no PostgreSQL server on {PG_HOST}:{PG_PORT}, and none could be started")
-        name = f"floe_k8s_{uuid.uuid4().hex[:12]}"
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield name
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            connection.close()
-
-    return database
+    return lambda: fresh_postgres_database("floe_k8s")

@@ -26,6 +26,8 @@ import yaml
 from kubernetes_validate.utils import all_versions  # type: ignore[import-untyped]
 from packaging.version import Version
 
+from harness import PG_HOST, PG_PORT
+
 __all__ = [
     "CHART",
     "FLOE",
@@ -56,8 +58,6 @@ SIZES = ("small", "medium", "large")
 IMAGE = "ghcr.io/floe-examples/retail-analytics:1.0.0"
 RELEASE = "floe-dagster"
 NAMESPACE = "data"
-PG_HOST = "127.0.0.1"
-PG_PORT = 5432
 #: The oldest Kubernetes minor the chart claims (Chart.yaml kubeVersion).
 OLDEST = Version("1.29")
 #: Every Kubernetes minor from OLDEST to the newest the installed kubernetes-validate ships.
