@@ -4,6 +4,7 @@
     uv run nox -s lint          # ruff, import-linter contracts and layers, no import cycles
     uv run nox -s tests-3.11    # one interpreter (with each package's coverage against its floor)
     uv run nox -s contracts     # the adapter contract suites only
+    uv run nox -s k8s           # the Kubernetes path without a cluster (integration/k8s)
     uv run nox -s bench         # benchmarks; writes numbers to stdout for docs/benchmarks.md
 
 Session virtualenvs are synced from uv.lock (``uv sync --locked``), so what CI tests is what
@@ -160,6 +161,7 @@ DAGSTER_RANGE: dict[str, tuple[str, ...]] = {
         "dagster-dbt==0.26.*",
         "dagster-webserver==1.10.*",
         "dagster-postgres==0.26.*",
+        "dagster-k8s==0.26.*",
         "dbt-core>=1.8,<1.10",
         "dbt-duckdb>=1.8,<1.10",
     ),
@@ -209,7 +211,19 @@ def integration(session: nox.Session) -> None:
     ``FLOE_RUNTIME_CYCLES=20 nox -s integration`` runs the issue's 20."""
     _sync(session)
     session.env.setdefault("FLOE_RUNTIME_CYCLES", os.environ.get("FLOE_RUNTIME_CYCLES", "5"))
-    _pytest(session, str(ROOT / "integration"))
+    # integration/k8s is the k8s session's.
+    _pytest(session, str(ROOT / "integration"), f"--ignore={ROOT / 'integration' / 'k8s'}")
+
+
+@nox.session(python="3.11")
+def k8s(session: nox.Session) -> None:
+    """The Kubernetes path without a cluster (integration/k8s): every rendered manifest
+    against the Kubernetes OpenAPI schemas (strict, 1.29 to the newest kubernetes-validate
+    ships), Pod Security "restricted" (run pods of the K8sRunLauncher included), the instance
+    config against Dagster's schemas and on a real PostgreSQL, the rendered code server and
+    webserver run locally, `floe helm values`."""
+    _sync(session)
+    _pytest(session, str(ROOT / "integration" / "k8s"), "-p", "no:cacheprovider")
 
 
 @nox.session(python="3.11")
@@ -271,6 +285,7 @@ def ci(session: nox.Session) -> None:
         "tests_dagster(dagster='1.10')",
         "packages",
         "helm",
+        "k8s",
         "integration",
     ):
         session.notify(name)

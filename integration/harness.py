@@ -24,14 +24,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 import duckdb
+import pytest
 
 from floe_orchestration_core.compile import compile_artifacts
 
@@ -39,6 +41,8 @@ __all__ = [
     "BAD_PAYMENT",
     "DUCKDB_PATH_VARIABLE",
     "GOOD_PAYMENTS",
+    "PG_HOST",
+    "PG_PORT",
     "PRODUCT_SOURCE",
     "DagsterWebserver",
     "ProductCopy",
@@ -48,6 +52,8 @@ __all__ = [
     "free_port",
     "group_alive",
     "path_with_venv",
+    "pg_connect",
+    "postgres_database",
     "run_dbt",
     "write_code_location",
     "write_landing_payments",
@@ -68,6 +74,8 @@ GOOD_PAYMENTS: tuple[tuple[int, int, str, float], ...] = (
 BAD_PAYMENT: tuple[int, int, str, float] = (104, 12, "bitcoin", 3.0)
 
 _DBT_TIMEOUT_SECONDS = 120
+#: The local PostgreSQL (trust authentication, user postgres).
+PG_HOST, PG_PORT = "127.0.0.1", 5432
 _QUIET_DBT = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_VERSION_CHECK": "false"}
 
 
@@ -407,3 +415,47 @@ def _is_live_member(pid: int, group: int) -> bool:
     # Fields after the parenthesised command: state ppid pgrp ...
     fields = stat.rsplit(")", 1)[1].split()
     return fields[2] == str(group) and fields[0] != "Z"
+
+
+# PostgreSQL ----------------------------------------------------------------------------------
+def pg_connect(database: str = "postgres") -> Any:
+    """A psycopg2 connection to ``database`` on the local server as postgres, or None."""
+    import psycopg2  # type: ignore[import-untyped]
+
+    try:
+        return psycopg2.connect(
+            host=PG_HOST, port=PG_PORT, user="postgres", dbname=database, connect_timeout=3
+        )
+    except psycopg2.OperationalError:
+        return None
+
+
+@contextmanager
+def postgres_database(prefix: str = "floe_it") -> Iterator[str]:
+    """A fresh database on 127.0.0.1:5432 (trust auth), the server started if down (the test
+    skips when none can be), dropped on exit."""
+    connection = pg_connect()
+    if connection is None and Path("/etc/postgresql").is_dir():
+        for version in sorted(os.listdir("/etc/postgresql"))[-1:]:
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        deadline = time.monotonic() + 30
+        while connection is None and time.monotonic() < deadline:
+            time.sleep(1)
+            connection = pg_connect()
+    if connection is None:
+        pytest.skip(f"no PostgreSQL server on {PG_HOST}:{PG_PORT}, and none could be started")
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.close()

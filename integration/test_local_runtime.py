@@ -22,7 +22,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,13 +29,21 @@ from typing import Any
 import psutil
 import pytest
 
-from harness import BIN, ProductCopy, free_port, path_with_venv
+from harness import (
+    BIN,
+    PG_HOST,
+    PG_PORT,
+    ProductCopy,
+    free_port,
+    path_with_venv,
+    pg_connect,
+)
+from harness import postgres_database as fresh_postgres_database
 
 FLOE = BIN / "floe"
 READY_TIMEOUT_S = 300.0
 STOP_BUDGET_S = 65.0
 CYCLES = int(os.environ.get("FLOE_RUNTIME_CYCLES", "20"))
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 PASSWORD_ENV = "FLOE_IT_PG_PASSWORD"
 
 pytestmark = pytest.mark.slow
@@ -339,45 +346,11 @@ def test_floe_run_in_process_then_through_the_webserver(product: ProductCopy) ->
 
 
 # Postgres storage ------------------------------------------------------------------------------
-def _pg_connect(database: str = "postgres") -> Any:
-    import psycopg2  # type: ignore[import-untyped]
-
-    try:
-        return psycopg2.connect(
-            host=PG_HOST, port=PG_PORT, user="postgres", dbname=database, connect_timeout=3
-        )
-    except psycopg2.OperationalError:
-        return None
-
-
 @pytest.fixture
 def postgres_database() -> Iterator[str]:
     """A fresh database on 127.0.0.1:5432 (trust auth), started if down, dropped after."""
-    connection = _pg_connect()
-    if connection is None and Path("/etc/postgresql").is_dir():
-        for version in sorted(os.listdir("/etc/postgresql"))[-1:]:
-            subprocess.run(
-                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-        deadline = time.monotonic() + 30
-        while connection is None and time.monotonic() < deadline:
-            time.sleep(1)
-            connection = _pg_connect()
-    if connection is None:
-        pytest.skip(f"no PostgreSQL server on {PG_HOST}:{PG_PORT}, and none could be started")
-    name = f"floe_it_{uuid.uuid4().hex[:12]}"
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
+    with fresh_postgres_database() as name:
         yield name
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.close()
 
 
 def test_postgres_storage_holds_the_runs_of_up_and_run(
@@ -408,7 +381,7 @@ def test_postgres_storage_holds_the_runs_of_up_and_run(
         assert up.process.returncode == 0, up.stderr()
     finally:
         up.kill()
-    connection = _pg_connect(postgres_database)
+    connection = pg_connect(postgres_database)
     try:
         with connection.cursor() as cursor:
             cursor.execute("select run_id, status from runs")

@@ -376,6 +376,37 @@ def test_helm_values_get_the_resources_of_the_size() -> None:
     assert (size, resources, artifacts) == ("large", get_preset("large"), None)
 
 
+def test_an_image_reaches_a_hook_that_takes_one() -> None:
+    class Imaging(RecordingOrchestrator):
+        metadata = PluginMetadata(name="imaging", version="1", floe_api_version="1.0")
+
+        def _get_helm_values(
+            self,
+            *,
+            size: str,
+            resources: ResourceSpec,
+            artifacts: CompiledArtifacts | None,
+            image: str | None = None,
+        ) -> dict[str, Any]:
+            self._record("_get_helm_values", size, resources, artifacts, image)
+            return {"image": image}
+
+    plugin = Imaging()
+    assert plugin.get_helm_values(size="small", image="ghcr.io/acme/sales:1.2.0") == {
+        "image": "ghcr.io/acme/sales:1.2.0"
+    }
+    assert plugin.get_helm_values(size="small") == {"image": None}
+
+
+def test_an_image_is_refused_by_a_plugin_that_deploys_no_image() -> None:
+    plugin = RecordingOrchestrator()
+    with pytest.raises(PluginError, match="'recording' takes no user-code image"):
+        plugin.get_helm_values(size="small", image="ghcr.io/acme/sales:1.2.0")
+    assert plugin.calls == []
+    with pytest.raises(PluginError, match="image as a str"):
+        plugin.get_helm_values(size="small", image=3)  # type: ignore[arg-type]
+
+
 def test_adjusted_resources_reach_requirements_and_helm_values() -> None:
     bigger = ResourceSpec(cpu_request="3", cpu_limit="6", memory_request="8Gi", memory_limit="16Gi")
 

@@ -214,10 +214,8 @@ def _schema_problems(
 
 
 @pytest.mark.parametrize("size", ["small", "medium", "large"])
-@pytest.mark.parametrize("image", [None, "ghcr.io/acme/sales:1.2.0"])
-def test_every_emitted_helm_key_exists_in_the_official_chart_schemas(
-    size: str, image: str | None
-) -> None:
+@pytest.mark.parametrize("image", ["ghcr.io/acme/sales:1.2.0", "registry:5000/sales"])
+def test_every_emitted_helm_key_exists_in_the_official_chart_schemas(size: str, image: str) -> None:
     chart = _load_schema("values.schema.json")
     subchart = _load_schema("user-deployments.values.schema.json")
     values = build_helm_values(
@@ -248,7 +246,9 @@ def test_a_deployment_with_an_image_has_every_field_the_chart_requires() -> None
 
 def test_helm_values_apply_the_size_resources_to_every_workload() -> None:
     plugin = DagsterOrchestratorPlugin()
-    values = plugin.get_helm_values(size="large", artifacts=make_artifacts(product_name="Sales.v2"))
+    values = plugin.get_helm_values(
+        size="large", artifacts=make_artifacts(product_name="Sales.v2"), image="acme/sales"
+    )
     expected = get_preset("large").to_kubernetes()
     assert values["dagsterWebserver"]["resources"] == expected
     assert values["dagsterDaemon"]["resources"] == expected
@@ -260,6 +260,7 @@ def test_helm_values_apply_the_size_resources_to_every_workload() -> None:
         "port": 3030,
         "dagsterApiGrpcArgs": ["--python-file", "definitions.py"],
         "resources": expected,
+        "image": {"repository": "acme/sales", "pullPolicy": "IfNotPresent"},
     }
     assert values["runLauncher"]["config"]["k8sRunLauncher"]["resources"] == expected
 
@@ -372,7 +373,9 @@ def test_schedule_job_opens_a_span_with_the_cron_and_timezone(
 def test_helm_values_and_resources_open_spans_with_the_size(
     traced_plugin: DagsterOrchestratorPlugin, exporter: InMemorySpanExporter
 ) -> None:
-    traced_plugin.get_helm_values(size="medium", artifacts=make_artifacts(product_name="sales"))
+    traced_plugin.get_helm_values(
+        size="medium", artifacts=make_artifacts(product_name="sales"), image="acme/sales:1"
+    )
     spans = _adapter_spans(exporter)
     assert set(spans) == {"dagster.get_resource_requirements", "dagster.get_helm_values"}
     helm = spans["dagster.get_helm_values"].attributes

@@ -24,6 +24,9 @@ Implementer's checklist (for an orchestrator adapter):
    - ``_create_assets_from_transforms(transforms, graph)`` → an iterable of native assets
      (``graph.external_dependencies`` names upstreams outside ``transforms``);
    - ``_get_helm_values(size=, resources=, artifacts=)`` → a JSON-serialisable ``dict``;
+     a plugin whose chart deploys the product's code from an image also declares an
+     optional ``image: str | None = None`` keyword: the user-code image a caller gives
+     (``floe helm values --image``); without it, an image given is refused;
    - ``_schedule_job(job_name, cron, timezone)`` → the native schedule;
    - ``_validate_connection(url, deadline)`` → ``ValidationResult`` (``url`` None: the
      plugin's default; pass ``deadline.step_timeout(cap)`` to every blocking call; report
@@ -280,9 +283,18 @@ class OrchestratorPlugin(CapabilityPorts, ABC):
         return assets
 
     def get_helm_values(
-        self, *, size: str = "medium", artifacts: CompiledArtifacts | None = None
+        self,
+        *,
+        size: str = "medium",
+        artifacts: CompiledArtifacts | None = None,
+        image: str | None = None,
     ) -> dict[str, Any]:
-        """Values for the orchestrator's Helm chart at ``size`` (ResourceError if unknown)."""
+        """Values for the orchestrator's Helm chart at ``size`` (ResourceError if unknown).
+
+        ``image`` (``repository[:tag]``) is the product's user-code image; it takes precedence
+        over one the plugin's configuration names. A plugin whose ``_get_helm_values`` has no
+        ``image`` keyword deploys no user-code image, and refuses one (PluginError).
+        """
         resources = self.get_resource_requirements(size)
         if artifacts is not None:
             from floe_orchestration_core.artifacts import CompiledArtifacts
@@ -292,10 +304,24 @@ class OrchestratorPlugin(CapabilityPorts, ABC):
                     "get_helm_values expects CompiledArtifacts or None; got "
                     f"{type(artifacts).__name__}"
                 )
+        extra: dict[str, str] = {}
+        if image is not None:
+            if not isinstance(image, str):
+                raise PluginError(
+                    f"get_helm_values expects image as a str or None; got {type(image).__name__}"
+                )
+            if "image" not in inspect.signature(self._get_helm_values).parameters:
+                raise PluginError(
+                    f"orchestrator plugin '{self.name}' takes no user-code image: its Helm "
+                    "values deploy no code from an image; leave the image out"
+                )
+            extra["image"] = image
         with self._span("floe.get_helm_values", {"floe.size": size}):
             values = self._call_hook(
                 "_get_helm_values",
-                lambda: self._get_helm_values(size=size, resources=resources, artifacts=artifacts),
+                lambda: self._get_helm_values(
+                    size=size, resources=resources, artifacts=artifacts, **extra
+                ),
             )
         if not isinstance(values, dict):
             raise PluginError(

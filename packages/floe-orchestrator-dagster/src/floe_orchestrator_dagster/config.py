@@ -162,8 +162,8 @@ class DagsterAdapterConfig(BaseModel):
         description=(
             "Image of the product's gRPC code server, 'repository[:tag]' (e.g. "
             "'ghcr.io/acme/sales:1.2.0'), written into the user deployment of the Helm values "
-            "(`floe helm values --artifacts`). None: the deployment names no image and "
-            "charts/floe-dagster uses floe.userCode.image."
+            "(`floe helm values --artifacts`); `--image` overrides it. None and no `--image`: "
+            "`floe helm values --artifacts` refuses, naming both ways to give one."
         ),
     )
 

@@ -161,7 +161,12 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
             return built
 
     def _get_helm_values(
-        self, *, size: str, resources: ResourceSpec, artifacts: CompiledArtifacts | None
+        self,
+        *,
+        size: str,
+        resources: ResourceSpec,
+        artifacts: CompiledArtifacts | None,
+        image: str | None = None,
     ) -> dict[str, Any]:
         product = None if artifacts is None else artifacts.metadata.product_name
         with self._adapter_span(
@@ -169,11 +174,11 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
         ):
             from floe_orchestrator_dagster.deploy.helm import build_helm_values
 
+            # An image given (`floe helm values --image`) beats the configured one.
+            if image is None and artifacts is not None:
+                image = self.settings.user_code_image
             return build_helm_values(
-                size=size,
-                resources=resources,
-                artifacts=artifacts,
-                image=None if artifacts is None else self.settings.user_code_image,
+                size=size, resources=resources, artifacts=artifacts, image=image
             )
 
     def _schedule_job(self, job_name: str, cron: str, timezone: str) -> dagster.ScheduleDefinition:

@@ -142,7 +142,8 @@ def _summarise(
 class TestDagsterOrchestratorContract(OrchestratorPluginContract):
     @pytest.fixture
     def plugin(self) -> DagsterOrchestratorPlugin:
-        return DagsterOrchestratorPlugin()
+        # An image: Helm values with artifacts name the code server's image or are refused.
+        return DagsterOrchestratorPlugin({"user_code_image": "ghcr.io/floe/contract:1.0.0"})
 
     def describe_definitions(self, definitions: Any) -> DefinitionsSummary:
         assert isinstance(definitions, dg.Definitions)

@@ -15,6 +15,7 @@ from floe_orchestration_core.testing import make_artifacts
 from floe_orchestrator_dagster.config import DagsterAdapterConfig
 from floe_orchestrator_dagster.deploy.chart_values import chart_schema, default_values
 from floe_orchestrator_dagster.deploy.helm import USER_CODE_ARGS
+from floe_orchestrator_dagster.errors import HelmValuesError
 from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
 
 HELM_SPECS = Path(__file__).resolve().parents[5] / "shared" / "specs" / "dagster-helm"
@@ -148,11 +149,8 @@ def test_a_deployment_with_an_image_has_every_field_the_official_chart_requires(
 
 # floe's chart: schema of the merged values --------------------------------------------------
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("image", [None, IMAGE])
-def test_generated_values_over_the_chart_defaults_satisfy_the_chart_schema(
-    size: str, image: str | None
-) -> None:
-    overlay = generated_values(size, artifacts=True, image=image)
+def test_generated_values_over_the_chart_defaults_satisfy_the_chart_schema(size: str) -> None:
+    overlay = generated_values(size, artifacts=True)
     merged = merge_values(default_values(), overlay)
     jsonschema.validate(merged, chart_schema())
     preset = get_preset(size).to_kubernetes()
@@ -173,6 +171,29 @@ def test_the_configured_user_code_image_lands_in_the_user_deployment() -> None:
         "tag": "1.2.0",
         "pullPolicy": "IfNotPresent",
     }
+
+
+def test_a_given_image_beats_the_configured_one() -> None:
+    plugin = DagsterOrchestratorPlugin({"user_code_image": IMAGE})
+    values = plugin.get_helm_values(
+        size="small", artifacts=make_artifacts(product_name="sales"), image="reg:5000/acme/x:2"
+    )
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    assert (deployment["image"]["repository"], deployment["image"]["tag"]) == (
+        "reg:5000/acme/x",
+        "2",
+    )
+
+
+def test_without_an_image_the_values_are_refused_naming_both_fixes() -> None:
+    # The chart refuses a code server without an image at render time; refuse before that.
+    with pytest.raises(HelmValuesError) as caught:
+        generated_values("medium", artifacts=True, image=None)
+    message = str(caught.value)
+    assert "'sales_analytics'" in message
+    assert "--image REPOSITORY[:TAG]" in message
+    assert "orchestrator.config.user_code_image" in message
+    assert generated_values("medium", artifacts=False, image=None)  # services alone need none
 
 
 def test_without_artifacts_the_configured_image_is_not_used() -> None:

@@ -40,7 +40,8 @@ __all__ = ["read_manifest", "resolve_manifest_path"]
 
 _LOG = logging.getLogger(__name__)
 
-#: ``metadata`` key of a slim manifest (``floe_orchestration_core.compile.slim_manifest.CHECKSUM_KEY``).
+#: ``metadata`` key of a slim manifest
+#: (``floe_orchestration_core.compile.slim_manifest.CHECKSUM_KEY``).
 _SLIM_CHECKSUM_KEY = "floe_manifest_checksum"
 
 #: The top-level sections of ``manifest.json`` that the manifest is normalised from.

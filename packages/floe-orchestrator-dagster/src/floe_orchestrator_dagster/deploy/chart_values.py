@@ -181,6 +181,14 @@ class PostgreSQL(ValuesModel):
     postgresql_username: str = Field(default="dagster", min_length=1)
     postgresql_database: str = Field(default="dagster", min_length=1)
     postgresql_params: dict[str, str | int] = Field(default_factory=dict)
+    postgresql_scheme: str = Field(
+        default="postgresql+psycopg2",
+        min_length=1,
+        description=(
+            "SQLAlchemy URL scheme of the storage. psycopg2 is the driver dagster-postgres "
+            "installs; SQLAlchemy 2.1 reads a bare 'postgresql' as psycopg 3."
+        ),
+    )
     service: PostgresService = Field(default_factory=PostgresService)
 
 

@@ -12,10 +12,10 @@ its type against both, and lints ``charts/floe-dagster`` with the result):
 - with artifacts, ``dagster-user-deployments``: enabled, with one deployment (the product's
   gRPC code server) named after the product as a DNS-1123 label, on the chart's gRPC port
   3030, loading ``definitions.py`` from the image's working directory
-  (``dagsterApiGrpcArgs``), with the same resources, and an ``image`` only when one is given
-  (the adapter setting ``user_code_image``). Helm replaces lists wholesale, so a deployment
-  given no image takes ``floe.userCode.image`` in ``charts/floe-dagster``; the official
-  chart needs the image here.
+  (``dagsterApiGrpcArgs``), with the same resources and its ``image``: the one given
+  (``floe helm values --image``), else the adapter setting ``user_code_image``. Without
+  either, :class:`HelmValuesError` says how to give one: a deployment without an image is
+  what both charts refuse to render.
 
 Each value is either derived from the arguments or the
 chart's documented default.
@@ -103,16 +103,25 @@ def build_helm_values(
         if image is not None:
             raise HelmValuesError(
                 "an image was given without artifacts: the user-code deployment is named "
-                "after the product, so pass the product's CompiledArtifacts too"
+                "after the product, so pass the product's CompiledArtifacts too "
+                "(`floe helm values --artifacts PATH`)"
             )
         return values
+    name = deployment_name(artifacts.metadata.product_name)
+    if image is None:
+        raise HelmValuesError(
+            f"the code server of product '{artifacts.metadata.product_name}' (deployment "
+            f"'{name}') needs a user-code image, and none was given: pass one with "
+            "`floe helm values --image REPOSITORY[:TAG]`, or set it in manifest.yaml as "
+            "orchestrator.config.user_code_image (the dagster orchestrator's config), e.g. "
+            "'ghcr.io/acme/sales:1.2.0'; the chart refuses to render a code server without one"
+        )
     deployment: dict[str, Any] = {
-        "name": deployment_name(artifacts.metadata.product_name),
+        "name": name,
         "port": USER_CODE_PORT,
         "dagsterApiGrpcArgs": list(USER_CODE_ARGS),
         "resources": resources.to_kubernetes(),
+        "image": image_values(image),
     }
-    if image is not None:
-        deployment["image"] = image_values(image)
     values["dagster-user-deployments"] = {"enabled": True, "deployments": [deployment]}
     return values

@@ -75,6 +75,12 @@ def _configure_helm_values(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="compiled_artifacts.json to derive values from (optional)",
     )
+    parser.add_argument(
+        "--image",
+        metavar="REPOSITORY[:TAG]",
+        help="the product's user-code image, with --artifacts (default: the orchestrator's "
+        "configured one, e.g. orchestrator.config.user_code_image in manifest.yaml)",
+    )
     add_manifest_option(parser)
 
 
@@ -85,7 +91,9 @@ def _run_helm_values(invocation: Invocation) -> int:
         from floe_orchestration_core.artifacts import load_artifacts
 
         artifacts = load_artifacts(args.artifacts)
-    values = invocation.platform().orchestrator.get_helm_values(size=args.size, artifacts=artifacts)
+    values = invocation.platform().orchestrator.get_helm_values(
+        size=args.size, artifacts=artifacts, image=args.image
+    )
     if invocation.json:
         invocation.emit("", values)
     else:
