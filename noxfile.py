@@ -184,8 +184,8 @@ def tests_dagster(session: nox.Session, dagster: str) -> None:
     session.run(
         "python",
         "-c",
-        "from importlib.metadata import version as v; "
-        "print(*(f'{d} {v(d)}' for d in ('dagster', 'dagster-dbt', 'dbt-core', 'dbt-duckdb', 'dbt-postgres')))",
+        "from importlib.metadata import version as v; print(*(f'{d} {v(d)}' for d in "
+        "('dagster', 'dagster-dbt', 'dbt-core', 'dbt-duckdb', 'dbt-postgres')))",
     )
     _pytest(
         session,

@@ -16,8 +16,8 @@ At run time the op imports the function's file (relative paths start from ``base
 folder the artifacts' relative paths start from), calls it with an
 :class:`~floe_orchestration_core.python_assets.AssetRunContext` (which reads the compute
 target's connection from the dbt profile, in the artifacts' profiles folder, when the function
-asks for it), and records what it returns as materialization metadata. Lineage: a START and a COMPLETE or FAIL event per run of the
-asset, when the plugin has a lineage backend (``emitter``).
+asks for it), and records what it returns as materialization metadata. Lineage: a START and
+a COMPLETE or FAIL event per run of the asset, when the plugin has a lineage backend (``emitter``).
 """
 
 # No `from __future__ import annotations`: Dagster inspects the op's `context` annotation.
