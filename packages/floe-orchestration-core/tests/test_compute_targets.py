@@ -148,6 +148,17 @@ def test_without_a_profile_floe_yaml_and_the_manifest_say_everything(tmp_path: P
         _compile(tmp_path, {"compute": {"targets": {"main": {}}}})
 
 
+_TWO_ADAPTERS = {"a": {"dbt_target": "local"}, "b": {"dbt_target": "dev"}}
+#: An ingestion asset writing the source app.customers on compute target 'b'.
+_INGEST_ON_B = {
+    "name": "load",
+    "kind": "ingestion",
+    "function": "pipeline/load.py:run",
+    "produces": ["app.customers"],
+    "compute": "b",
+}
+
+
 def _mixed(project: Path, targets: dict[str, Any], select: str, **extra: Any) -> None:
     product = {
         "compute": {
@@ -187,29 +198,12 @@ def test_two_duckdb_files_are_two_warehouses(project: Path) -> None:
 def test_parts_that_run_on_their_own_may_use_different_adapters(project: Path) -> None:
     # The fixture's graph is one component: all of it on the postgres target, none on duckdb,
     # and the ingestion asset writing where its readers run.
-    (project / "pipeline").mkdir()
-    asset = {
-        "name": "load",
-        "kind": "ingestion",
-        "function": "pipeline/load.py:run",
-        "produces": ["app.customers"],
-        "compute": "b",
-    }
-    targets = {"a": {"dbt_target": "local"}, "b": {"dbt_target": "dev"}}
-    _mixed(project, targets, "*", python_assets=[asset])
+    _mixed(project, _TWO_ADAPTERS, "*", python_assets=[_INGEST_ON_B])
 
 
 def test_a_source_written_on_another_warehouse_is_refused(project: Path) -> None:
-    asset = {
-        "name": "load",
-        "kind": "ingestion",
-        "function": "pipeline/load.py:run",
-        "produces": ["app.customers"],
-        "compute": "b",
-    }
-    targets = {"a": {"dbt_target": "local"}, "b": {"dbt_target": "dev"}}
     with pytest.raises(ProductSpecError, match=r"reads source 'app\.customers', which python"):
-        _mixed(project, targets, "dim_customers_v1", python_assets=[asset])
+        _mixed(project, _TWO_ADAPTERS, "dim_customers_v1", python_assets=[_INGEST_ON_B])
 
 
 def test_the_artifacts_round_trip_with_from_profile(project: Path) -> None:
