@@ -115,8 +115,8 @@ def test_floe_yaml_targets_take_the_profile_s_details_unless_they_set_them(
     assert (big.type, big.dbt_target, big.threads) == ("postgres", "heavy", 16)
     assert big.properties["host"] == "pub"
     assert big.from_profile["host"] == "127.0.0.1"
-    assert big.overrides == {"host": "pub"}
-    assert main.overrides == {}
+    assert big.property_overrides == {"host": "pub"}
+    assert main.property_overrides == {}
 
 
 def test_a_type_other_than_the_profile_s_is_refused(project: Path) -> None:

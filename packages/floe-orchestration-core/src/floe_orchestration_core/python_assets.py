@@ -128,7 +128,7 @@ class AssetRunContext:
         return Warehouse(
             compute=compute.name,
             type=target.type,
-            values={**target.connection_values(), **compute.overrides},
+            values={**target.connection_values(), **compute.property_overrides},
             base_dir=folder,
             origin=f"dbt profile '{profile.name}', target '{target.name}' in {profile.file}",
         )

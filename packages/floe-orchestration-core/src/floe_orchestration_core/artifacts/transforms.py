@@ -167,7 +167,7 @@ class ComputeTarget(FrozenModel):
     )
 
     @property
-    def overrides(self) -> dict[str, JsonValue]:
+    def property_overrides(self) -> dict[str, JsonValue]:
         """The ``properties`` floe.yaml set itself (those that are not the profile's)."""
         return {
             key: value
