@@ -310,8 +310,11 @@ def compile_artifacts(
 
     ``product`` is a floe.yaml path, a :class:`FloeProductSpec`, or a mapping of its content.
     Explicit ``project_dir``, ``profiles_dir`` and ``target`` override floe.yaml's ``dbt``
-    section. Raises :class:`CompileError` for an unreadable, invalid or unsupported manifest
-    and :class:`ProductSpecError` for floe.yaml problems; both name the file and the fix.
+    section. Raises :class:`CompileError` for an unreadable, invalid or unsupported manifest,
+    :class:`ProductSpecError` for floe.yaml problems, and
+    :class:`~floe_orchestration_core.errors.DbtProfileError` when the project's dbt profile
+    cannot be read as dbt reads it (an unset variable among the values read included); each
+    names the file and the fix.
     """
     with paused_gc():
         return _compile(
