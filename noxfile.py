@@ -153,8 +153,8 @@ def _coverage_summary(reports: Path) -> tuple[str, list[str]]:
 
 
 #: Ends of the supported Dagster range (dagster>=1.10,<1.14). "latest" is what uv.lock pins;
-#: "1.10" installs the oldest supported releases over the synced workspace (dbt-duckdb is
-#: pinned with dbt-core so the pair resolves together).
+#: "1.10" installs the oldest supported releases over the synced workspace (dbt-duckdb and
+#: dbt-postgres are pinned with dbt-core so the adapters resolve together with it).
 DAGSTER_RANGE: dict[str, tuple[str, ...]] = {
     "1.10": (
         "dagster==1.10.*",
@@ -164,6 +164,7 @@ DAGSTER_RANGE: dict[str, tuple[str, ...]] = {
         "dagster-k8s==0.26.*",
         "dbt-core>=1.8,<1.10",
         "dbt-duckdb>=1.8,<1.10",
+        "dbt-postgres>=1.8,<1.10",
     ),
     "latest": (),
 }
@@ -183,8 +184,8 @@ def tests_dagster(session: nox.Session, dagster: str) -> None:
     session.run(
         "python",
         "-c",
-        "from importlib.metadata import version as v; "
-        "print(*(f'{d} {v(d)}' for d in ('dagster', 'dagster-dbt', 'dbt-core', 'dbt-duckdb')))",
+        "from importlib.metadata import version as v; print(*(f'{d} {v(d)}' for d in "
+        "('dagster', 'dagster-dbt', 'dbt-core', 'dbt-duckdb', 'dbt-postgres')))",
     )
     _pytest(
         session,

@@ -158,12 +158,22 @@ def compile_product(
     ``project_dir`` overrides where the artifacts say the dbt project is (a test points it at a
     missing folder to act as CI validating a product without its warehouse).
     """
-    artifacts = compile_artifacts(
-        product.manifest_path,
-        product=product.floe_yaml,
-        project_dir=project_dir if project_dir is not None else product.project_dir,
-        profiles_dir=product.project_dir,
-    )
+    # The compiler reads the dbt profile as dbt does: the DuckDB path comes from the variable
+    # dbt gets too.
+    saved = os.environ.get(DUCKDB_PATH_VARIABLE)
+    os.environ[DUCKDB_PATH_VARIABLE] = str(product.duckdb_path)
+    try:
+        artifacts = compile_artifacts(
+            product.manifest_path,
+            product=product.floe_yaml,
+            project_dir=project_dir if project_dir is not None else product.project_dir,
+            profiles_dir=product.project_dir,
+        )
+    finally:
+        if saved is None:
+            del os.environ[DUCKDB_PATH_VARIABLE]
+        else:
+            os.environ[DUCKDB_PATH_VARIABLE] = saved
     destination.parent.mkdir(parents=True, exist_ok=True)
     destination.write_text(artifacts.to_json() + "\n", encoding="utf-8")
     return destination

@@ -1,5 +1,8 @@
 """Ingestion: load the landing CSV files into the warehouse's ``raw`` schema (DuckDB).
 
+``context.connect()`` opens the compute target's warehouse as the dbt profile describes it (here
+the DuckDB file of target ``dev``), commits when the block ends and closes the connection.
+
 Two Python assets of ``floe.yaml`` call these functions. Each produces dbt sources
 (``raw.customers`` …), so the staging models that read those sources run after them.
 """
@@ -12,18 +15,6 @@ from typing import Any
 import duckdb
 
 from floe_orchestration_core.python_assets import AssetRunContext
-
-
-def _connect(context: AssetRunContext) -> duckdb.DuckDBPyConnection:
-    path = context.warehouse_path()
-    if path is None:
-        raise ValueError(
-            "compute target has no 'path' property; set properties: {path: ...} in floe.yaml"
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = duckdb.connect(str(path))
-    connection.execute("create schema if not exists raw")
-    return connection
 
 
 def _load(connection: duckdb.DuckDBPyConnection, table: str, files: list[Path]) -> int:
@@ -42,7 +33,8 @@ def _load(connection: duckdb.DuckDBPyConnection, table: str, files: list[Path]) 
 def load_reference(context: AssetRunContext) -> dict[str, Any]:
     """customers.csv and products.csv → raw.customers, raw.products."""
     files = {path.stem: path for path in context.inputs}  # floe.yaml: inputs
-    with _connect(context) as connection:
+    with context.connect() as connection:  # the DuckDB file of the dbt profile's target
+        connection.execute("create schema if not exists raw")
         counts = {
             table: _load(connection, table, [files[table]]) for table in ("customers", "products")
         }
@@ -55,7 +47,8 @@ def load_orders(context: AssetRunContext) -> dict[str, Any]:
     (landing,) = context.inputs  # floe.yaml: inputs: [data/landing]
     orders = sorted(landing.glob("orders_*.csv"))
     items = sorted(landing.glob("order_items_*.csv"))
-    with _connect(context) as connection:
+    with context.connect() as connection:
+        connection.execute("create schema if not exists raw")
         counts = {"orders": _load(connection, "orders", orders)}
         counts["order_items"] = _load(connection, "order_items", items)
     context.log.info("loaded %d order file(s): %s", len(orders), counts)

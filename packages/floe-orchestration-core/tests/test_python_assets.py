@@ -13,7 +13,12 @@ from floe_orchestration_core.artifacts import (
     PythonAssetConfig,
     RunFailureSensor,
 )
-from floe_orchestration_core.errors import ArtifactsError, PythonAssetError
+from floe_orchestration_core.errors import (
+    ArtifactsError,
+    ProfileVariableMissingError,
+    PythonAssetError,
+    WarehouseError,
+)
 from floe_orchestration_core.python_assets import (
     AssetRunContext,
     load_asset_function,
@@ -181,3 +186,148 @@ def test_compile_rebases_python_asset_and_sensor_paths_on_floe_yaml(tmp_path: Pa
     assert asset.outputs == (str(product / "out" / "r.html"),)
     assert artifacts.sensors[0].path == str(product / "data" / "landing")  # type: ignore[union-attr]
     assert artifacts.alert_channels[0].name == "oncall"
+
+
+# The compute target's warehouse, from the dbt profile -----------------------------------------
+_DUCKDB_PROFILE = """\
+shop:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: "{{ env_var('SHOP_DUCKDB', '.floe/shop.duckdb') }}"
+    pg:
+      type: postgres
+      host: 127.0.0.1
+      port: 5432
+      user: postgres
+      password: "{{ env_var('SHOP_PG_PASSWORD') }}"
+      dbname: test
+      schema: shop
+    memory:
+      type: duckdb
+"""
+
+
+def _dbt_project(tmp_path: Path) -> Path:
+    project = tmp_path / "dbt"
+    project.mkdir()
+    (project / "dbt_project.yml").write_text("name: shop\nprofile: shop\n")
+    (project / "profiles.yml").write_text(_DUCKDB_PROFILE)
+    return project
+
+
+def _context(
+    tmp_path: Path, compute: ComputeTarget | None, project: Path | None = None
+) -> AssetRunContext:
+    return AssetRunContext(
+        asset=_asset(name="a"),
+        base_dir=tmp_path,
+        compute=compute,
+        project_dir=project or _dbt_project(tmp_path),
+    )
+
+
+def test_warehouse_path_comes_from_the_profile_when_floe_yaml_sets_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHOP_DUCKDB", raising=False)
+    compute = ComputeTarget(name="duckdb", type="duckdb", dbt_target="dev")
+    context = _context(tmp_path, compute)
+    assert context.warehouse_path() == tmp_path / "dbt" / ".floe" / "shop.duckdb"
+    monkeypatch.setenv("SHOP_DUCKDB", str(tmp_path / "elsewhere.duckdb"))
+    assert _context(tmp_path, compute, tmp_path / "dbt").warehouse_path() == (
+        tmp_path / "elsewhere.duckdb"
+    )
+
+
+def test_warehouse_path_set_in_floe_yaml_wins_over_the_profile(tmp_path: Path) -> None:
+    compute = ComputeTarget(
+        name="duckdb",
+        type="duckdb",
+        dbt_target="dev",
+        properties={"path": "mine.duckdb"},
+        from_profile={"path": ".floe/shop.duckdb"},
+    )
+    assert _context(tmp_path, compute).warehouse_path() == tmp_path / "dbt" / "mine.duckdb"
+
+
+def test_the_dbt_target_of_the_artifacts_is_used_when_the_compute_target_names_none(
+    tmp_path: Path,
+) -> None:
+    context = AssetRunContext(
+        asset=_asset(name="a"),
+        base_dir=tmp_path,
+        compute=ComputeTarget(name="main", type="duckdb"),
+        project_dir=_dbt_project(tmp_path),
+        dbt_target="memory",
+    )
+    with pytest.raises(WarehouseError, match="has no DuckDB file \\(no path\\)"):
+        context.warehouse_path()
+
+
+@pytest.mark.parametrize(
+    ("compute", "expected"),
+    [
+        (
+            ComputeTarget(name="pg", type="postgres", dbt_target="pg"),
+            "compute target 'pg' \\(postgres, dbt profile 'shop', target 'pg' in .*profiles.yml\\) "
+            "is not a DuckDB file; use context.connect",
+        ),
+        (
+            ComputeTarget(name="mem", type="duckdb", dbt_target="memory"),
+            "has no DuckDB file \\(no path\\)",
+        ),
+        (None, "python asset 'a' has no compute target"),
+    ],
+)
+def test_warehouse_path_without_a_file_is_a_typed_error_never_none(
+    tmp_path: Path, compute: ComputeTarget | None, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHOP_PG_PASSWORD", "x")
+    with pytest.raises(WarehouseError, match=expected):
+        _context(tmp_path, compute).warehouse_path()
+
+
+def test_an_unset_profile_variable_at_run_time_names_it_and_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHOP_PG_PASSWORD", raising=False)
+    context = _context(tmp_path, ComputeTarget(name="pg", type="postgres", dbt_target="pg"))
+    with pytest.raises(ProfileVariableMissingError) as info:
+        context.sqlalchemy_url()
+    assert info.value.variable == "SHOP_PG_PASSWORD"
+    assert info.value.profiles_file == str(tmp_path / "dbt" / "profiles.yml")
+
+
+def test_without_a_profile_the_artifacts_properties_are_used(tmp_path: Path) -> None:
+    compute = ComputeTarget(name="duckdb", type="duckdb", properties={"path": "wh.duckdb"})
+    context = _context(tmp_path, compute, tmp_path / "no-project")
+    assert context.warehouse_path() == tmp_path / "no-project" / "wh.duckdb"
+    assert context.warehouse.origin == ""
+    assert context.warehouse_path("path") == context.warehouse_path()
+    with pytest.raises(WarehouseError, match="no file property 'extra'"):
+        context.warehouse_path("extra")
+
+
+def test_connect_commits_and_closes_a_duckdb_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    monkeypatch.delenv("SHOP_DUCKDB", raising=False)
+    context = _context(tmp_path, ComputeTarget(name="duckdb", type="duckdb", dbt_target="dev"))
+    with context.connect() as connection:
+        connection.execute("create schema raw")
+        connection.execute("create table raw.t as select 1 as x")
+
+    def fail_in_a_transaction() -> None:
+        with context.connect() as connection:
+            connection.execute("begin")
+            connection.execute("insert into raw.t values (2)")
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_in_a_transaction()
+    with duckdb.connect(str(context.warehouse_path()), read_only=True) as check:
+        assert check.execute("select x from raw.t").fetchall() == [(1,)]
+    assert context.sqlalchemy_url() == f"duckdb:///{context.warehouse_path().as_posix()}"

@@ -22,6 +22,9 @@ Hierarchy::
     ├── ConnectivityError
     ├── PluginError
     ├── PythonAssetError                      a product's Python asset cannot be loaded or failed
+    ├── DbtProfileError         (ValueError)  profiles.yml missing, unreadable, or not renderable
+    │   └── ProfileVariableMissingError       env_var() names an unset variable, no default
+    ├── WarehouseError                        no connection to a compute target's warehouse
     ├── AlertError                            an alert channel is misconfigured
     └── RuntimeServiceError                   a local runtime service cannot start/stop
 """
@@ -36,6 +39,7 @@ __all__ = [
     "CompileError",
     "ConnectivityError",
     "CycleError",
+    "DbtProfileError",
     "DuplicateTransformError",
     "FloeError",
     "InvalidCronError",
@@ -43,6 +47,7 @@ __all__ = [
     "LineageError",
     "PluginError",
     "ProductSpecError",
+    "ProfileVariableMissingError",
     "PythonAssetError",
     "ResourceError",
     "RuntimeServiceError",
@@ -50,6 +55,7 @@ __all__ = [
     "SelectionError",
     "UnknownDependencyError",
     "ValidationError",
+    "WarehouseError",
 ]
 
 
@@ -154,6 +160,27 @@ class PluginError(FloeError):
 
 class PythonAssetError(FloeError):
     """A Python asset of the product: its file or function is missing, or it returned junk."""
+
+
+class DbtProfileError(FloeError, ValueError):
+    """A dbt profile cannot be read the way dbt reads it: ``profiles.yml`` is missing or
+    invalid, it lacks the project's profile or the target, or a value cannot be rendered."""
+
+
+class ProfileVariableMissingError(DbtProfileError):
+    """``env_var('NAME')`` without a default, and ``NAME`` is not set; ``variable`` names it and
+    ``profiles_file`` is the ``profiles.yml`` that reads it."""
+
+    def __init__(self, message: str, *, variable: str, profiles_file: str) -> None:
+        super().__init__(message)
+        self.variable = variable
+        self.profiles_file = profiles_file
+
+
+class WarehouseError(FloeError):
+    """A compute target's warehouse cannot be reached the way it was asked for: no DuckDB file
+    (``warehouse_path()`` of a server warehouse), an adapter floe has no connection for, or a
+    missing driver. The message names the compute target and the fix."""
 
 
 class AlertError(FloeError, ValueError):

@@ -10,13 +10,29 @@ function in a file of the product::
         return {"rows": rows}
 
 The function gets one :class:`AssetRunContext` and may return a mapping of metadata (JSON
-values). It knows nothing of the orchestrator: an adapter wraps it (the Dagster adapter in an
+values). It reaches its compute target's warehouse through the context, with the connection
+details of the dbt profile (read when the asset runs, so secrets never pass through the
+artifacts)::
+
+    def load_events(context: AssetRunContext) -> dict[str, object]:
+        with context.connect() as connection:  # psycopg2 for postgres, duckdb for duckdb
+            cursor = connection.cursor()
+            cursor.execute("create schema if not exists raw")
+            ...
+        return {"rows": 42}
+
+``context.warehouse_path()`` is the DuckDB file, ``context.sqlalchemy_url()`` a URL for
+pandas or SQLAlchemy, ``context.warehouse`` the details (host, port, database, schema).
+
+The function knows nothing of the orchestrator: an adapter wraps it (the Dagster adapter in an
 ``@asset``), calls :func:`run_python_asset`, and records the metadata. Files are imported by
 path under a private module name, so a product needs no package layout and no ``sys.path``
 changes.
 
 Errors are :class:`~floe_orchestration_core.errors.PythonAssetError` naming the asset, the file
-and what to fix.
+and what to fix; a warehouse that cannot be reached as asked is a
+:class:`~floe_orchestration_core.errors.WarehouseError`, a profile that cannot be read a
+:class:`~floe_orchestration_core.errors.DbtProfileError`.
 """
 
 from __future__ import annotations
@@ -26,7 +42,8 @@ import importlib.util
 import json
 import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +51,8 @@ from typing import Any
 import attrs
 
 from floe_orchestration_core.artifacts import ComputeTarget, PythonAssetConfig
-from floe_orchestration_core.errors import PythonAssetError
+from floe_orchestration_core.dbt_profiles import Warehouse, find_profile
+from floe_orchestration_core.errors import PythonAssetError, WarehouseError
 
 __all__ = [
     "AssetFunction",
@@ -61,6 +79,11 @@ class AssetRunContext:
     #: The partition's time window (start, end) for partitioned runs.
     partition_window: tuple[datetime, datetime] | None = None
     log: logging.Logger = attrs.field(factory=lambda: logging.getLogger("floe.python_assets"))
+    #: The dbt profiles folder (None: dbt's own search from :attr:`project_dir`).
+    profiles_dir: Path | None = None
+    #: The dbt target when the compute target names none (the artifacts' ``dbt.target``).
+    dbt_target: str | None = None
+    _warehouse: list[Warehouse] = attrs.field(factory=list, init=False, repr=False, eq=False)
 
     @property
     def name(self) -> str:
@@ -79,13 +102,74 @@ class AssetRunContext:
     def outputs(self) -> tuple[Path, ...]:
         return tuple(self.path(p) for p in self.asset.outputs)
 
-    def warehouse_path(self, key: str = "path") -> Path | None:
-        """The compute target's file property ``key`` (a DuckDB file) as an absolute path."""
-        value = self.properties.get(key)
-        if not isinstance(value, str) or not value or value == ":memory:":
-            return None
+    @property
+    def warehouse(self) -> Warehouse:
+        """The compute target's warehouse: the dbt profile's target read now (rendered as dbt
+        renders it), floe.yaml's properties over it; the artifacts' properties alone when no
+        profile is found. :class:`WarehouseError` without a compute target."""
+        if not self._warehouse:
+            self._warehouse.append(self._read_warehouse())
+        return self._warehouse[0]
+
+    def _read_warehouse(self) -> Warehouse:
+        compute = self.compute
+        if compute is None:
+            raise WarehouseError(
+                f"python asset '{self.name}' has no compute target; give it 'compute:' in "
+                "floe.yaml (or define compute targets)"
+            )
+        folder = self.project_dir or self.base_dir
+        profile = find_profile(folder, profiles_dir=self.profiles_dir)
+        if profile is None:
+            return Warehouse(
+                compute=compute.name, type=compute.type, values=compute.properties, base_dir=folder
+            )
+        target = profile.target(compute.dbt_target or self.dbt_target)
+        return Warehouse(
+            compute=compute.name,
+            type=target.type,
+            values={**target.connection_values(), **compute.property_overrides},
+            base_dir=folder,
+            origin=f"dbt profile '{profile.name}', target '{target.name}' in {profile.file}",
+        )
+
+    def warehouse_path(self, key: str = "path") -> Path:
+        """The DuckDB file of the compute target, absolute (relative paths start in the dbt
+        project, as for dbt). Read from floe.yaml's ``properties.path``, else from the dbt
+        profile's target. :class:`WarehouseError` when there is none (a server warehouse, an
+        in-memory DuckDB): never None. ``key`` names another file property."""
+        warehouse = self.warehouse
+        if key == "path":
+            return warehouse.duckdb_path()
+        value = warehouse.values.get(key)
+        if not isinstance(value, str) or not value:
+            raise WarehouseError(
+                f"compute target '{warehouse.compute}' has no file property '{key}'; set it "
+                "in the dbt profile's target or in floe.yaml's properties"
+            )
         candidate = Path(value)
-        return candidate if candidate.is_absolute() else (self.project_dir or self.base_dir) / value
+        return candidate if candidate.is_absolute() else warehouse.base_dir / candidate
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        """A DB-API connection to the compute target's warehouse, as dbt connects (psycopg2 for
+        postgres, duckdb for duckdb): committed when the block ends, rolled back when it
+        raises, closed either way."""
+        connection = self.warehouse.connect()
+        try:
+            yield connection
+            connection.commit()
+        except BaseException:
+            with suppress(Exception):  # DuckDB refuses a rollback outside a transaction
+                connection.rollback()
+            raise
+        finally:
+            connection.close()
+
+    def sqlalchemy_url(self) -> str:
+        """A SQLAlchemy URL of the warehouse (``postgresql+psycopg2://…``, ``duckdb:///…``).
+        It holds the password: pass it to ``create_engine``, never to a log."""
+        return self.warehouse.sqlalchemy_url()
 
     @property
     def properties(self) -> Mapping[str, Any]:

@@ -9,7 +9,10 @@ the orchestrator:
    in the working directory, else the defaults (orchestrator ``dagster``, SQLite storage).
    The dbt project is floe.yaml's ``dbt.project_dir`` (relative to floe.yaml), else the
    product folder; the profiles folder is ``dbt.profiles_dir``, else dbt's own default.
-2. **Parse when stale.** ``dbt parse`` runs when ``<target-path>/manifest.json`` is missing
+2. **Install packages, then parse when stale.** ``dbt deps`` runs first when the project lists
+   dbt packages that are not installed or whose lock is out of date (the rules and the error
+   for a package that cannot be fetched: :mod:`floe_registry.dbt_packages`); the manifest is
+   then re-parsed. ``dbt parse`` runs when ``<target-path>/manifest.json`` is missing
    or older than any of: ``dbt_project.yml``, ``packages.yml``, ``dependencies.yml``,
    ``selectors.yml``, ``profiles.yml`` (in the profiles folder), and every file under the
    project's ``model-paths``, ``seed-paths``, ``snapshot-paths``, ``macro-paths``,
@@ -51,6 +54,7 @@ import attrs
 from floe_orchestration_core.errors import CompileError
 from floe_orchestration_core.runtime import STATE_DIR_NAME, InstanceStorage, ProductWorkspace
 from floe_orchestration_core.safe_yaml import load_yaml_mapping, read_bounded
+from floe_registry.dbt_packages import DbtDepsError, packages_to_install, run_dbt_deps
 from floe_registry.platform import Platform, load_platform
 from floe_registry.platform_manifest import DEFAULT_MANIFEST_NAME, PostgresStorage
 
@@ -61,6 +65,7 @@ __all__ = [
     "ENV_PLATFORM_MANIFEST",
     "ENV_PRODUCT_DIR",
     "PRODUCT_FILE",
+    "DbtDepsError",
     "DbtParseError",
     "ProductNotFoundError",
     "find_platform_manifest",
@@ -205,7 +210,13 @@ def prepare_product(
         profiles_dir = (base / dbt["profiles_dir"]).resolve() if dbt.get("profiles_dir") else None
         target = dbt.get("target")
         manifest_json = _target_path(project_dir) / "manifest.json"
-        if manifest_is_stale(manifest_json, project_dir, profiles_dir):
+        missing_packages = packages_to_install(project_dir)
+        if missing_packages is not None:
+            say(f"dbt deps in {project_dir} ({missing_packages})")
+            run_dbt_deps(project_dir, profiles_dir, target, _dbt_executable())
+        if missing_packages is not None or manifest_is_stale(
+            manifest_json, project_dir, profiles_dir
+        ):
             say(f"dbt parse in {project_dir} (the manifest is missing or older than the project)")
             run_dbt_parse(project_dir, profiles_dir, target)
         from floe_orchestration_core.compile import compile_artifacts

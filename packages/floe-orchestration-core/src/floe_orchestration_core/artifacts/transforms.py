@@ -145,7 +145,13 @@ class ExposureConfig(FrozenModel):
 
 
 class ComputeTarget(FrozenModel):
-    """Where transforms run: a dbt target of the profile, with execution settings."""
+    """Where transforms run: a dbt target of the profile, with execution settings.
+
+    ``properties`` are what floe knows of the warehouse (lineage names datasets from ``host``,
+    ``port`` and ``path``): the dbt profile's non-secret details, recorded in ``from_profile``
+    when compiled, with floe.yaml's own ``properties`` over them. Secrets are never recorded:
+    a connection re-reads the profile when it is made.
+    """
 
     name: Identifier
     type: NonEmptyStr = Field(description="warehouse adapter, e.g. duckdb, postgres, snowflake")
@@ -154,3 +160,17 @@ class ComputeTarget(FrozenModel):
     )
     threads: Annotated[int, Field(ge=1, le=1024)] | None = None
     properties: dict[str, JsonValue] = Field(default_factory=dict)
+    from_profile: dict[str, JsonValue] = Field(
+        default_factory=dict,
+        description="non-secret connection details (host, port, database, schema, path) the "
+        "dbt profile's target gave when compiled; empty when no profile was found",
+    )
+
+    @property
+    def property_overrides(self) -> dict[str, JsonValue]:
+        """The ``properties`` floe.yaml set itself (those that are not the profile's)."""
+        return {
+            key: value
+            for key, value in self.properties.items()
+            if key not in self.from_profile or self.from_profile[key] != value
+        }

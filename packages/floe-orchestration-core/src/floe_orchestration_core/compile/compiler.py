@@ -36,12 +36,17 @@ manifest is :mod:`floe_orchestration_core.compile.manifest`; reading ``floe.yaml
   selects the transform (entries applied in order; a later match wins). ``partition`` = the
   floe.yaml partition whose ``select`` matches it (two matching partitions are an error).
 
+**Compute targets** come from the dbt profile with floe.yaml over it
+(:mod:`floe_orchestration_core.compile.compute_targets`); reads across warehouses are refused
+(:mod:`floe_orchestration_core.compile.compute_mix`).
+
 **Quality checks**: attachment rules and fields in
 :mod:`floe_orchestration_core.compile.quality_checks`.
 
 **Defaults without floe.yaml**: product name = the dbt project's name (characters a product
-name cannot hold become ``-``), version ``0.0.0``; one compute target named after
-``metadata.adapter_type`` (else ``default``) whose type is the adapter type (else ``unknown``);
+name cannot hold become ``-``), version ``0.0.0``; one compute target, the dbt profile's target
+named after its adapter type (without a profile: after ``metadata.adapter_type``, else
+``default``, whose type is the adapter type, else ``unknown``);
 ``project_dir`` = the manifest's folder, or its parent when the manifest is in ``target/``.
 
 **Selectors in floe.yaml** (overrides, partitions, schedules, sensors) are resolved with
@@ -70,6 +75,10 @@ from floe_orchestration_core.artifacts import (
     TransformConfig,
     format_pydantic_errors,
 )
+from floe_orchestration_core.compile.compute_mix import check_compute_mix
+from floe_orchestration_core.compile.compute_targets import (
+    compute_targets as resolve_compute_targets,
+)
 from floe_orchestration_core.compile.manifest import parse_manifest, read_manifest_file
 from floe_orchestration_core.compile.manifest_records import ColumnRecord, DbtManifest, NodeRecord
 from floe_orchestration_core.compile.product import (
@@ -86,7 +95,6 @@ __all__ = ["compile_artifacts", "transform_name"]
 
 _DEFAULT_MATERIALIZATION = {"seed": "seed", "snapshot": "snapshot", "model": "view"}
 _NOT_PRODUCT_NAME = re.compile(r"[^A-Za-z0-9_.-]")
-_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
 
 
 def transform_name(node: NodeRecord) -> str:
@@ -277,22 +285,6 @@ class _Mapper:
 
 
 # Product settings -----------------------------------------------------------------------------
-def _compute_targets(
-    spec: FloeProductSpec, manifest: DbtManifest, dbt_target: str | None
-) -> tuple[list[dict[str, Any]], str]:
-    if spec.compute is not None:
-        targets = [
-            {"name": name, **target.model_dump(exclude_none=True)}
-            for name, target in spec.compute.targets.items()
-        ]
-        return targets, spec.compute.default_target
-    adapter = manifest.adapter_type
-    name = _NOT_IDENTIFIER.sub("_", adapter) if adapter else "default"
-    if not name[0].isalpha() and name[0] != "_":
-        name = f"_{name}"
-    return [{"name": name, "type": adapter or "unknown", "dbt_target": dbt_target}], name
-
-
 def _product_name(spec: FloeProductSpec, manifest: DbtManifest) -> str:
     if spec.name is not None:
         return spec.name
@@ -318,8 +310,11 @@ def compile_artifacts(
 
     ``product`` is a floe.yaml path, a :class:`FloeProductSpec`, or a mapping of its content.
     Explicit ``project_dir``, ``profiles_dir`` and ``target`` override floe.yaml's ``dbt``
-    section. Raises :class:`CompileError` for an unreadable, invalid or unsupported manifest
-    and :class:`ProductSpecError` for floe.yaml problems; both name the file and the fix.
+    section. Raises :class:`CompileError` for an unreadable, invalid or unsupported manifest,
+    :class:`ProductSpecError` for floe.yaml problems, and
+    :class:`~floe_orchestration_core.errors.DbtProfileError` when the project's dbt profile
+    cannot be read as dbt reads it (an unset variable among the values read included); each
+    names the file and the fix.
     """
     with paused_gc():
         return _compile(
@@ -349,18 +344,6 @@ def _compile(
     parsed, manifest_bytes, manifest_path, default_project_dir = _read_manifest(manifest)
     spec, spec_bytes, spec_folder, spec_origin = _read_product(product)
     dbt_target = target if target is not None else spec.dbt.target
-    compute_targets, default_compute = _compute_targets(spec, parsed, dbt_target)
-
-    mapper = _Mapper(parsed)
-    checks = mapper.quality_checks()
-    transforms = mapper.transforms(checks, default_compute)
-    sources, exposures = mapper.sources(checks), mapper.exposures()
-    if mapper.problems:
-        listing = "\n".join(f"  {problem}" for problem in mapper.problems)
-        raise CompileError(f"{parsed.origin}: {len(mapper.problems)} problem(s):\n{listing}")
-
-    selected = apply_product_spec(spec, transforms, spec_origin)
-
     if project_dir is not None:
         resolved_project_dir = str(project_dir)
     elif spec.dbt.project_dir is not None:
@@ -373,6 +356,27 @@ def _compile(
         resolved_profiles_dir = _relative_to(spec_folder, spec.dbt.profiles_dir)
     else:
         resolved_profiles_dir = None
+    compute_targets, default_compute = resolve_compute_targets(
+        spec,
+        parsed,
+        dbt_target=dbt_target,
+        project_dir=resolved_project_dir,
+        profiles_dir=resolved_profiles_dir,
+        origin=spec_origin,
+    )
+
+    mapper = _Mapper(parsed)
+    checks = mapper.quality_checks()
+    transforms = mapper.transforms(checks, default_compute)
+    sources, exposures = mapper.sources(checks), mapper.exposures()
+    if mapper.problems:
+        listing = "\n".join(f"  {problem}" for problem in mapper.problems)
+        raise CompileError(f"{parsed.origin}: {len(mapper.problems)} problem(s):\n{listing}")
+
+    selected = apply_product_spec(spec, transforms, spec_origin)
+    check_compute_mix(
+        selected.transforms, compute_targets, default_compute, spec.python_assets, spec_origin
+    )
 
     document: dict[str, Any] = {
         "metadata": {

@@ -7,9 +7,9 @@ Checklist for a user writing ``floe.yaml`` (every section is optional)::
     description: "…"
     owners: [data-team@example.com]
     dbt: {project_dir: ., profiles_dir: ., target: dev}   # paths relative to floe.yaml's folder
-    compute:
+    compute:                        # default: one target, the profile's default target
       default: duckdb               # must be one of targets (optional when there is one target)
-      targets:
+      targets:                      # type, threads, host/port/path: the profile's unless set
         duckdb: {type: duckdb, dbt_target: dev, threads: 4}
         duckdb_heavy: {type: duckdb, dbt_target: heavy, threads: 8, properties: {memory_limit: 4GB}}
       overrides:                    # applied in order; a later match wins
@@ -121,9 +121,10 @@ class DbtProjectSpec(_Spec):
 
 
 class ComputeTargetSpec(_Spec):
-    """A compute target; its name is its key under ``compute.targets``."""
+    """A compute target; its name is its key under ``compute.targets``. ``type`` and
+    ``threads`` default to the dbt profile target's (``dbt_target``, else the default one)."""
 
-    type: NonEmptyStr
+    type: NonEmptyStr | None = None
     dbt_target: NonEmptyStr | None = None
     threads: Annotated[int, Field(ge=1, le=1024)] | None = None
     properties: dict[str, JsonValue] = Field(default_factory=dict)

@@ -14,9 +14,10 @@ whose op is named after the asset:
 
 At run time the op imports the function's file (relative paths start from ``base_dir``, the
 folder the artifacts' relative paths start from), calls it with an
-:class:`~floe_orchestration_core.python_assets.AssetRunContext`, and records what it returns
-as materialization metadata. Lineage: a START and a COMPLETE or FAIL event per run of the
-asset, when the plugin has a lineage backend (``emitter``).
+:class:`~floe_orchestration_core.python_assets.AssetRunContext` (which reads the compute
+target's connection from the dbt profile, in the artifacts' profiles folder, when the function
+asks for it), and records what it returns as materialization metadata. Lineage: a START and
+a COMPLETE or FAIL event per run of the asset, when the plugin has a lineage backend (``emitter``).
 """
 
 # No `from __future__ import annotations`: Dagster inspects the op's `context` annotation.
@@ -90,6 +91,9 @@ def _build_one(
 ) -> dg.AssetsDefinition:
     compute = artifacts.compute_target(asset.compute or artifacts.default_compute)
     project_dir = resolve_project_dir(artifacts, base_dir)
+    profiles_dir = (
+        base_dir / artifacts.dbt.profiles_dir if artifacts.dbt.profiles_dir is not None else None
+    )
     description = asset.description or f"{asset.kind} step {asset.function}"
     metadata = FloeAssetMetadata.for_python_asset(asset).to_metadata()
     specs = [
@@ -115,6 +119,8 @@ def _build_one(
             project_dir=project_dir,
             run_id=context.run.run_id,
             log=context.log,
+            profiles_dir=profiles_dir,
+            dbt_target=artifacts.dbt.target,
         )
         if hook is None:
             values = run_python_asset(load_asset_function(asset, base_dir), run_context)

@@ -1,0 +1,4 @@
+{# A generic test: no row of `model` has a negative `column_name`. #}
+{% test non_negative(model, column_name) %}
+select {{ column_name }} from {{ model }} where {{ column_name }} < 0
+{% endtest %}
