@@ -46,6 +46,7 @@ from floe_registry.cli.command import (
     add_manifest_option,
 )
 from floe_registry.cli.commands import builtin_commands
+from floe_registry.cli.commands.platform import run_version
 
 __all__ = [
     "EXIT_CHECK_FAILED",
@@ -68,6 +69,10 @@ GROUP_HELP: dict[tuple[str, ...], str] = {
     ("check",): "checks against the selected orchestrator",
     ("lineage",): "lineage of compiled artifacts (design-time export)",
 }
+
+
+#: ``floe --version`` (a flag of the root parser, run like a command).
+VERSION_COMMAND = Command(("--version",), "print versions", run=run_version)
 
 
 def default_commands() -> list[Command]:
@@ -97,6 +102,11 @@ def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
         description="floe orchestration: compile dbt projects into CompiledArtifacts and run "
         "them on the orchestrator selected in manifest.yaml.",
         parents=[_common_options(top_level=True)],
+    )
+    root.add_argument(
+        "--version",
+        action="store_true",
+        help="print floe's version and the installed plugins' versions, then exit",
     )
     common = _common_options(top_level=False)
     groups: dict[tuple[str, ...], argparse._SubParsersAction[argparse.ArgumentParser]] = {}
@@ -213,6 +223,8 @@ def main(
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     command: Command | None = getattr(args, "_command", None)
+    if args.version:  # like argparse's own --version: it wins over a command
+        command = VERSION_COMMAND
     if command is None:
         group: argparse.ArgumentParser = getattr(args, "_group", parser)
         group.print_help(err)
