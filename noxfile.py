@@ -47,7 +47,9 @@ NO_TESTS_COLLECTED = 5
 
 
 def _sync(session: nox.Session) -> None:
-    """Install the locked workspace (every package, editable) and the dev group."""
+    """Install the locked workspace (every package, editable) and the dev group, with bytecode
+    compiled (dagster, dbt and floe processes of the tests then skip compiling their imports,
+    also where PYTHONDONTWRITEBYTECODE is set)."""
     session.run_install(
         "uv",
         "sync",
@@ -55,6 +57,7 @@ def _sync(session: nox.Session) -> None:
         "--all-packages",
         "--group",
         "dev",
+        "--compile-bytecode",
         f"--python={session.virtualenv.location}",
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
         silent=True,
