@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -93,3 +94,138 @@ def test_version_reads_metadata_only_and_imports_no_plugin(tmp_path: Path) -> No
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# graph export and impact: sources and Python assets, by kind ----------------------------------
+@pytest.fixture
+def shop_artifacts(tmp_path: Path) -> Path:
+    from floe_orchestration_core.artifacts import PythonAssetConfig
+    from floe_orchestration_core.testing.factories import (
+        make_artifacts,
+        make_source,
+        make_transform,
+    )
+
+    def asset(name: str, kind: str, **fields: object) -> PythonAssetConfig:
+        return PythonAssetConfig.model_validate(
+            {"name": name, "kind": kind, "function": f"pipeline/{name}.py:run", **fields}
+        )
+
+    artifacts = make_artifacts(
+        [
+            make_transform("stg_orders", source_dependencies=("raw.orders",)),
+            make_transform("orders", depends_on=["stg_orders"]),
+        ],
+        sources=(make_source("raw.orders"),),
+        python_assets=(
+            asset("ingest_orders", "ingestion", produces=["raw.orders"]),
+            asset("publish_report", "publication", depends_on=["orders"]),
+        ),
+    )
+    path = tmp_path / "compiled_artifacts.json"
+    path.write_text(artifacts.to_json(), encoding="utf-8")
+    return path
+
+
+def test_graph_export_json_holds_sources_and_python_assets_with_their_kind(
+    shop_artifacts: Path,
+) -> None:
+    result = floe("graph", "export", "--artifacts", str(shop_artifacts), cwd=shop_artifacts.parent)
+
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    kinds = {node["name"]: (node["type"], node["kind"]) for node in document["nodes"]}
+    assert kinds == {
+        "raw.orders": ("source", "source"),
+        "ingest_orders": ("python_asset", "ingestion"),
+        "publish_report": ("python_asset", "publication"),
+        "stg_orders": ("transform", "model"),
+        "orders": ("transform", "model"),
+    }
+    assert ["ingest_orders", "raw.orders"] in document["edges"]
+    assert ["raw.orders", "stg_orders"] in document["edges"]
+    assert ["orders", "publish_report"] in document["edges"]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "source", "python_asset", "edge"),
+    [
+        (
+            "mermaid",
+            't_raw_orders[("raw.orders")]:::source',
+            't_ingest_orders[["ingest_orders"]]:::ingestion',
+            "t_ingest_orders --> t_raw_orders",
+        ),
+        (
+            "dot",
+            '"raw.orders" [shape=cylinder, tooltip="source"];',
+            '"publish_report" [shape=component, tooltip="python asset (publication)"];',
+            '"orders" -> "publish_report";',
+        ),
+    ],
+)
+def test_graph_export_draws_sources_and_python_assets_in_mermaid_and_dot(
+    shop_artifacts: Path, fmt: str, source: str, python_asset: str, edge: str
+) -> None:
+    output = shop_artifacts.parent / f"graph.{fmt}"
+    result = floe(
+        "graph",
+        "export",
+        "--artifacts",
+        str(shop_artifacts),
+        "--format",
+        fmt,
+        "-o",
+        str(output),
+        cwd=shop_artifacts.parent,
+    )
+
+    assert result.returncode == 0, result.stderr
+    text = output.read_text(encoding="utf-8")
+    assert source in text
+    assert python_asset in text
+    assert edge in text
+
+
+def test_impact_of_a_source_lists_transforms_and_python_assets_with_their_kind(
+    shop_artifacts: Path,
+) -> None:
+    human = floe(
+        "impact", "raw.orders", "--artifacts", str(shop_artifacts), cwd=shop_artifacts.parent
+    )
+    machine = floe(
+        "impact",
+        "raw.orders",
+        "--artifacts",
+        str(shop_artifacts),
+        "--json",
+        cwd=shop_artifacts.parent,
+    )
+
+    assert human.returncode == machine.returncode == 0
+    assert re.search(r"3\s+publish_report\s+publication", human.stdout), human.stdout
+    data = json.loads(machine.stdout)
+    assert data["impacted"] == {"stg_orders": 1, "orders": 2, "publish_report": 3}
+    assert data["nodes"][-1] == {
+        "name": "publish_report",
+        "type": "python_asset",
+        "kind": "publication",
+        "distance": 3,
+    }
+
+
+def test_impact_of_an_unknown_asset_names_the_close_python_asset(shop_artifacts: Path) -> None:
+    result = floe(
+        "impact", "ingest_ordrs", "--artifacts", str(shop_artifacts), cwd=shop_artifacts.parent
+    )
+
+    assert result.returncode == 2
+    assert "did you mean 'ingest_orders'" in result.stderr
+
+
+def test_impact_in_process_lists_downstream_python_assets(shop_artifacts: Path) -> None:
+    code, out, _ = in_process("impact", "stg_orders", "--artifacts", str(shop_artifacts))
+
+    assert code == 0
+    assert "2 asset(s) downstream of 'stg_orders'" in out
+    assert "publish_report" in out

@@ -27,10 +27,28 @@ from floe_orchestration_core.graph.selection import (
     unmatched_hints,
 )
 
-__all__ = ["TransformGraph", "validate_artifacts"]
+__all__ = ["TransformGraph", "hop_distances", "validate_artifacts"]
 
 #: Concrete cycles reported per strongly connected group before the rest are only listed.
 _MAX_CYCLES_PER_GROUP = 20
+
+
+def hop_distances(children: Mapping[str, Sequence[str]], start: str) -> dict[str, int]:
+    """Every node downstream of ``start`` → its shortest distance in hops (1 = a direct
+    child), ordered by distance, then name."""
+    distances: dict[str, int] = {}
+    frontier = [start]
+    hops = 0
+    while frontier:
+        hops += 1
+        following: list[str] = []
+        for node in frontier:
+            for child in children[node]:
+                if child not in distances:
+                    distances[child] = hops
+                    following.append(child)
+        frontier = following
+    return dict(sorted(distances.items(), key=lambda item: (item[1], item[0])))
 
 
 def _reach(
@@ -348,19 +366,7 @@ class TransformGraph:
     def impact(self, name: str) -> dict[str, int]:
         """Every downstream transform → shortest distance (1 = direct child), by distance."""
         self._require(name)
-        distances: dict[str, int] = {}
-        frontier = [name]
-        hops = 0
-        while frontier:
-            hops += 1
-            following: list[str] = []
-            for node in frontier:
-                for child in self._children[node]:
-                    if child not in distances:
-                        distances[child] = hops
-                        following.append(child)
-            frontier = following
-        return dict(sorted(distances.items(), key=lambda item: (item[1], item[0])))
+        return hop_distances(self._children, name)
 
     # Selection ---------------------------------------------------------------------------
     def _selection_index(self) -> SelectionIndex:
