@@ -229,3 +229,38 @@ def test_impact_in_process_lists_downstream_python_assets(shop_artifacts: Path) 
     assert code == 0
     assert "2 asset(s) downstream of 'stg_orders'" in out
     assert "publish_report" in out
+
+
+# line numbers in YAML schema errors -----------------------------------------------------------
+def test_a_floe_yaml_schema_error_names_the_line_of_each_field(tmp_path: Path) -> None:
+    (tmp_path / "floe.yaml").write_text(
+        "name: shop\n"
+        "compute:\n"
+        "  targets:\n"
+        "    duckdb: {type: duckdb, threads: 0}\n"
+        "schedules:\n"
+        "  - name: nightly\n"
+        "    cron: '0 2 * * *'\n"
+        "    select: '*'\n"
+        "    timezone: Mars/Base\n",
+        encoding="utf-8",
+    )
+    result = floe("run", str(tmp_path), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "  line 4: compute.targets.duckdb.threads: " in result.stderr
+    assert "  line 9: schedules[0].timezone: unknown timezone 'Mars/Base'" in result.stderr
+
+
+def test_a_manifest_yaml_schema_error_names_the_line_of_each_field(tmp_path: Path) -> None:
+    manifest = tmp_path / "manifest.yaml"
+    manifest.write_text(
+        "orchestrator: dagster\n# storage below\nstorage:\n  type: sqlite\n  pth: x\n",
+        encoding="utf-8",
+    )
+    result = floe("helm", "values", "--manifest", str(manifest), "--json", cwd=tmp_path)
+
+    assert result.returncode == 2
+    error = json.loads(result.stderr)["error"]
+    assert "  line 5: storage.pth: unknown key; allowed keys here: type, path" in error["message"]
+    assert error["problems"] == [["storage.pth", "unknown key; allowed keys here: type, path"]]
