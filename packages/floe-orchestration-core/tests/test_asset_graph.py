@@ -148,5 +148,5 @@ def test_a_cycle_of_transforms_raises_as_the_transform_graph_does() -> None:
 
 def test_a_name_used_by_a_source_and_a_transform_is_refused() -> None:
     artifacts = make_artifacts([make_transform("raw.orders")], sources=(make_source("raw.orders"),))
-    with pytest.raises(ValidationError, match="'raw.orders' names a source and a transform"):
+    with pytest.raises(ValidationError, match=r"'raw\.orders' names a source and a transform"):
         AssetGraph.from_artifacts(artifacts)

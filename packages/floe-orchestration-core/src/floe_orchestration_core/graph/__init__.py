@@ -16,8 +16,9 @@ Checklist for an orchestrator adapter (and anyone reading artifacts):
 
 - Only ``depends_on`` forms edges (upstream → downstream); sources and exposures are not
   nodes. :class:`AssetGraph` is the product's whole graph: transforms, dbt sources and Python
-  assets, each with its kind (what ``floe graph export`` and ``floe impact`` show). ``from_transforms(subset, allow_external=True)`` builds a graph of part of a product
-  and records dependencies outside it in ``external_dependencies``.
+  assets, each with its kind (what ``floe graph export`` and ``floe impact`` show).
+  ``from_transforms(subset, allow_external=True)`` builds a graph of part of a product and
+  records dependencies outside it in ``external_dependencies``.
 - Iterate in ``topological_order()`` (lexicographic among ready transforms: deterministic).
 - Resolve schedule and sensor selections with ``select`` (dbt syntax, see
   :mod:`floe_orchestration_core.graph.selection`); use ``unmatched`` to refuse selectors whose
