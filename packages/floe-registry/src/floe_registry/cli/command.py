@@ -33,6 +33,7 @@ __all__ = [
     "Invocation",
     "add_manifest_option",
     "json_value",
+    "require_capability",
 ]
 
 EXIT_OK = 0
@@ -100,6 +101,24 @@ class Invocation:
         """Close the platform if a command composed one."""
         if self._platform is not None:
             self._platform.close()
+
+
+def require_capability(platform: Platform, capability: str, command: str) -> None:
+    """:class:`~floe_registry.errors.MissingCapabilityError` unless the product's
+    orchestrator (in ``platform``) declares ``capability``, which ``floe <command>`` needs."""
+    from floe_registry.errors import MissingCapabilityError
+
+    orchestrator = platform.orchestrator
+    if not orchestrator.supports(capability):
+        name = type(orchestrator).metadata.name
+        declared = ", ".join(sorted(c.value for c in orchestrator.capabilities)) or "none"
+        raise MissingCapabilityError(
+            f"'floe {command}' needs the {capability} capability, and the product's "
+            f"orchestrator '{name}' does not provide {capability} (it declares: "
+            f"{declared}); select an orchestrator that does in manifest.yaml",
+            plugin=name,
+            capability=str(capability),
+        )
 
 
 def json_value(value: object) -> str:

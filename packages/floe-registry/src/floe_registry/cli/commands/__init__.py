@@ -13,6 +13,7 @@ from floe_registry.cli.commands import (
     lineage,
     new_product,
     platform,
+    run_logs,
     runtime,
     schedule,
 )
@@ -30,4 +31,5 @@ def builtin_commands() -> list[Command]:
         *schedule.COMMANDS,
         *platform.ORCHESTRATOR_COMMANDS,
         *runtime.COMMANDS,
+        *run_logs.COMMANDS,
     ]

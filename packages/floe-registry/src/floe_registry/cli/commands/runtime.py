@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from floe_registry.cli.command import EXIT_CHECK_FAILED, EXIT_OK, Command, Invocation
+from floe_registry.cli.command import require_capability as _require
 from floe_registry.cli.tables import render_table
 
 if TYPE_CHECKING:
-    from floe_orchestration_core.plugin_metadata import Capability
     from floe_orchestration_core.runtime import ProductWorkspace, RunSummary, RuntimeStatus
     from floe_registry.platform import Platform
 
@@ -55,22 +55,6 @@ def _progress(invocation: Invocation) -> Any:
         invocation.stderr.flush()
 
     return say
-
-
-def _require(platform: Platform, capability: Capability, command: str) -> None:
-    from floe_registry.errors import MissingCapabilityError
-
-    orchestrator = platform.orchestrator
-    if not orchestrator.supports(capability):
-        name = type(orchestrator).metadata.name
-        declared = ", ".join(sorted(c.value for c in orchestrator.capabilities)) or "none"
-        raise MissingCapabilityError(
-            f"'floe {command}' needs the {capability.value} capability, and the product's "
-            f"orchestrator '{name}' does not provide {capability.value} (it declares: "
-            f"{declared}); select an orchestrator that does in manifest.yaml",
-            plugin=name,
-            capability=capability.value,
-        )
 
 
 def _json_ready(value: Any) -> Any:
