@@ -22,6 +22,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+import attrs
+
 from floe_orchestration_core.graph.close_matches import close_matches
 from floe_orchestration_core.run_log import (
     CapturedOutput,
@@ -216,6 +218,14 @@ def read_run_log(workspace: ProductWorkspace, run_id: str) -> RunLog:
             if captured is not None:
                 output.append(_captured(instance, found, captured))
         brief = _brief(record)
+        if any(e.kind == "step" and e.level == "error" for e in entries):
+            # Dagster repeats the first failed step's error on the run: say it once.
+            entries = [
+                attrs.evolve(e, message="run failed (the failed steps are above)")
+                if e.kind == "run" and e.level == "error"
+                else e
+                for e in entries
+            ]
         return RunLog(
             run_id=found,
             job=brief.job,
