@@ -157,3 +157,37 @@ def test_a_selector_typo_names_the_close_transform_before_anything_runs(tiny: Ti
     assert result.returncode == 2
     assert "did you mean '+customer_count'" in result.stderr
     assert "running in-process" not in result.stderr
+
+
+def test_the_readme_counts_the_checks_the_example_has(tmp_path: Path) -> None:
+    """README: "... 8 dbt models on two compute targets, N checks ..." is what a run reports
+    (one check per dbt test of the example, sources' tests included)."""
+    import re
+    import shutil
+
+    root = Path(__file__).resolve().parent.parent
+    example = tmp_path / "retail-analytics"
+    shutil.copytree(
+        root / "examples" / "retail-analytics",
+        example,
+        ignore=shutil.ignore_patterns(".floe", "target", "output", "logs"),
+    )
+    dbt = FLOE.parent / "dbt"
+    parse = subprocess.run(
+        [str(dbt), "parse", "--project-dir", str(example), "--profiles-dir", str(example)],
+        cwd=example, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert parse.returncode == 0, parse.stdout[-2000:]
+    compiled = floe(
+        "compile", "--dbt-manifest", "target/manifest.json", "--product", "floe.yaml",
+        "-o", str(tmp_path / "artifacts.json"), "--json", cwd=example,
+    )  # fmt: skip
+    assert compiled.returncode == 0, compiled.stderr
+    summary = json.loads(compiled.stdout)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"(\d+) dbt models on two compute targets, (\d+) checks", readme)
+    assert match is not None, "the README no longer counts the example's models and checks"
+    assert (int(match.group(1)), int(match.group(2))) == (
+        summary["transforms"],
+        summary["quality_checks"],
+    )

@@ -264,3 +264,56 @@ def test_a_manifest_yaml_schema_error_names_the_line_of_each_field(tmp_path: Pat
     error = json.loads(result.stderr)["error"]
     assert "  line 5: storage.pth: unknown key; allowed keys here: type, path" in error["message"]
     assert error["problems"] == [["storage.pth", "unknown key; allowed keys here: type, path"]]
+
+
+# selectors that match nothing -------------------------------------------------------------------
+def test_a_floe_yaml_selector_typo_names_the_close_transform(
+    tmp_path: Path, corpus_manifest: Path
+) -> None:
+    (tmp_path / "floe.yaml").write_text(
+        "name: jaffle\nschedules:\n"
+        "  - {name: nightly, cron: '0 2 * * *', select: '+stg_ordrs tag:nope'}\n",
+        encoding="utf-8",
+    )
+    result = floe(
+        "compile", "--dbt-manifest", str(corpus_manifest), "--product", "floe.yaml",
+        "-o", "out.json", cwd=tmp_path,
+    )  # fmt: skip
+
+    assert result.returncode == 2
+    assert "'+stg_ordrs' matches no transform; did you mean '+stg_orders'" in result.stderr
+    assert "'tag:nope' matches no transform" in result.stderr
+
+
+# hints that name the command run ----------------------------------------------------------------
+@pytest.mark.parametrize("command", ["up", "run", "status", "down", "logs"])
+def test_a_missing_product_folder_hint_names_the_command_run(tmp_path: Path, command: str) -> None:
+    args = [command, "abc"] if command == "logs" else [command]
+    result = floe(*args, str(tmp_path / "no-such-product"), cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert f"e.g. 'floe {command} examples/retail-analytics'" in result.stderr
+
+
+def test_check_connection_to_nothing_suggests_floe_up(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = floe("check", "connection", "--url", f"http://127.0.0.1:{port}", cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert f"start it with `floe up PRODUCT_DIR --port {port}`" in result.stdout + result.stderr
+    assert "dagster-webserver" not in result.stdout + result.stderr
+
+
+# ISO 8601 in --json ---------------------------------------------------------------------------
+def test_json_output_writes_times_in_iso_8601() -> None:
+    from datetime import UTC, date, datetime
+
+    from floe_registry.cli.command import json_value
+
+    assert json_value(datetime(2026, 12, 7, 19, 51, 58, tzinfo=UTC)) == "2026-12-07T19:51:58+00:00"
+    assert json_value(date(2026, 12, 7)) == "2026-12-07"
+    assert json_value(Path("a/b")) == "a/b"
