@@ -2,8 +2,8 @@
 
 Every ``floe <word>`` a user could copy — in a code block or inline code of the README and
 ``docs/``, the packages' and examples' READMEs, and in quotes or backticks in the packages'
-sources (messages in single quotes, docstrings in backticks) — must be a command of ``floe --help``. (A docs page named
-a ``floe dev`` that never existed.)
+sources (messages in single quotes, docstrings in backticks) — must be a command of
+``floe --help``. (A docs page named a ``floe dev`` that never existed.)
 """
 
 from __future__ import annotations

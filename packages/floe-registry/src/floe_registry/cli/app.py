@@ -44,6 +44,7 @@ from floe_registry.cli.command import (
     Command,
     Invocation,
     add_manifest_option,
+    require_capability,
 )
 from floe_registry.cli.commands import builtin_commands
 from floe_registry.cli.commands.platform import run_version
@@ -160,24 +161,17 @@ def _report_error(invocation: Invocation, exc: BaseException, prefix: str = "err
 
 
 def _check_capability(invocation: Invocation, command: Command) -> None:
-    # Imported here: `floe --help` and `floe plugins list` start without them.
+    # Imported here: `floe --help` and `floe plugins list` start without it.
     from floe_orchestration_core.plugin_metadata import Capability
-    from floe_registry.errors import MissingCapabilityError
 
     if command.requires is None:
         return
-    capability = Capability(command.requires)
-    orchestrator = invocation.platform().orchestrator
-    if not orchestrator.supports(capability):
-        name = type(orchestrator).metadata.name
-        declared = ", ".join(sorted(c.value for c in orchestrator.capabilities)) or "none"
-        raise MissingCapabilityError(
-            f"'floe {' '.join(command.words)}' needs the {capability.value} capability, and the "
-            f"orchestrator '{name}' does not provide {capability.value} (it declares: "
-            f"{declared}); select an orchestrator that does in manifest.yaml",
-            plugin=name,
-            capability=capability.value,
-        )
+    require_capability(
+        invocation.platform(),
+        Capability(command.requires),
+        " ".join(command.words),
+        whose="the",
+    )
 
 
 def _run(invocation: Invocation, command: Command) -> int:

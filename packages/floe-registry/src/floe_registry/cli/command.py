@@ -103,9 +103,12 @@ class Invocation:
             self._platform.close()
 
 
-def require_capability(platform: Platform, capability: str, command: str) -> None:
-    """:class:`~floe_registry.errors.MissingCapabilityError` unless the product's
-    orchestrator (in ``platform``) declares ``capability``, which ``floe <command>`` needs."""
+def require_capability(
+    platform: Platform, capability: str, command: str, *, whose: str = "the product's"
+) -> None:
+    """:class:`~floe_registry.errors.MissingCapabilityError` unless the orchestrator of
+    ``platform`` (``whose``: the product's, or the one ``--manifest`` selects) declares
+    ``capability``, which ``floe <command>`` needs."""
     from floe_registry.errors import MissingCapabilityError
 
     orchestrator = platform.orchestrator
@@ -113,7 +116,7 @@ def require_capability(platform: Platform, capability: str, command: str) -> Non
         name = type(orchestrator).metadata.name
         declared = ", ".join(sorted(c.value for c in orchestrator.capabilities)) or "none"
         raise MissingCapabilityError(
-            f"'floe {command}' needs the {capability} capability, and the product's "
+            f"'floe {command}' needs the {capability} capability, and {whose} "
             f"orchestrator '{name}' does not provide {capability} (it declares: "
             f"{declared}); select an orchestrator that does in manifest.yaml",
             plugin=name,
