@@ -47,7 +47,9 @@ NO_TESTS_COLLECTED = 5
 
 
 def _sync(session: nox.Session) -> None:
-    """Install the locked workspace (every package, editable) and the dev group."""
+    """Install the locked workspace (every package, editable) and the dev group, with bytecode
+    compiled (dagster, dbt and floe processes of the tests then skip compiling their imports,
+    also where PYTHONDONTWRITEBYTECODE is set)."""
     session.run_install(
         "uv",
         "sync",
@@ -55,6 +57,7 @@ def _sync(session: nox.Session) -> None:
         "--all-packages",
         "--group",
         "dev",
+        "--compile-bytecode",
         f"--python={session.virtualenv.location}",
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
         silent=True,
@@ -205,12 +208,34 @@ def contracts(session: nox.Session) -> None:
     _pytest(session, *dirs)
 
 
+def _ensure_chromium(session: nox.Session) -> None:
+    """Install Debian's chromium for the browser test when it is missing and apt-get can (as
+    root, or through password-less sudo); otherwise say why the browser test will skip (or
+    fail, under ``FLOE_REQUIRE_CHROMIUM=1`` as .ci/run sets it)."""
+    if shutil.which("chromium") or shutil.which("chromium-browser"):
+        return
+    if shutil.which("apt-get") is None:
+        session.warn("chromium is missing and there is no apt-get to install it")
+        return
+    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    if prefix and shutil.which("sudo") is None:
+        session.warn("chromium is missing; install it as root: apt-get install chromium")
+        return
+    environment = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run(*prefix, "apt-get", "update", "-qq", external=True, env=environment)
+    session.run(
+        *prefix, "apt-get", "install", "-y", "-qq", "chromium", external=True, env=environment
+    )
+
+
 @nox.session(python="3.11")
 def integration(session: nox.Session) -> None:
     """Cross-package tests against real services (webserver, dbt + DuckDB, Postgres, HTTP,
-    Chromium). The up/status/down orphan test runs 5 cycles here (about 25 s each);
-    ``FLOE_RUNTIME_CYCLES=20 nox -s integration`` runs the issue's 20."""
+    Chromium: installed with apt-get when missing). The up/status/down orphan test runs 5
+    cycles here (about 25 s each); ``FLOE_RUNTIME_CYCLES=20 nox -s integration`` runs the
+    issue's 20."""
     _sync(session)
+    _ensure_chromium(session)
     session.env.setdefault("FLOE_RUNTIME_CYCLES", os.environ.get("FLOE_RUNTIME_CYCLES", "5"))
     # integration/k8s is the k8s session's.
     _pytest(session, str(ROOT / "integration"), f"--ignore={ROOT / 'integration' / 'k8s'}")

@@ -196,6 +196,7 @@ def test_a_real_instance_on_the_rendered_config_stores_a_run_in_postgres(
                 [k8s_probe], instance=instance, resources={"io_manager": dg.mem_io_manager}
             )
             assert result.success
+            assert not instance.nux_enabled  # the UI shows no community dialog
         with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as fresh:
             run = fresh.get_run_by_id(result.run_id)
             assert run is not None

@@ -191,8 +191,43 @@ def test_error_message_names_the_file_and_each_path(tmp_path: Path) -> None:
         load_product_spec(str(path))
     message = str(exc.value)
     assert message.startswith(f"{path}: 2 invalid field(s):")
-    assert "  schedules[0].cron: " in message
-    assert "  retry.max_retries: " in message
+    assert "  line 2: schedules[0].cron: " in message
+    assert "  line 3: retry.max_retries: " in message
+
+
+def test_each_invalid_field_is_listed_with_the_line_it_is_written_on(tmp_path: Path) -> None:
+    path = tmp_path / "floe.yaml"
+    path.write_text(
+        "name: shop\n"
+        "compute:\n"
+        "  targets:\n"
+        "    duckdb:\n"
+        "      type: duckdb\n"
+        "      threads: 0\n"
+        "schedules:\n"
+        "  - name: nightly\n"
+        "    cron: '0 2 * * *'\n"
+        "    select: '*'\n"
+        "    extra: 1\n"
+        "  - {name: hourly, select: '*'}\n"
+    )
+    with pytest.raises(ProductSpecError) as exc:
+        load_product_spec(str(path))
+    listing = str(exc.value).splitlines()[1:]
+    assert (
+        "  line 6: compute.targets.duckdb.threads: Input should be greater than or equal to 1"
+        in listing
+    )
+    assert "  line 11: schedules[0].extra: Extra inputs are not permitted" in listing
+    # A missing field points at the closest part of its path that is written.
+    assert "  line 12: schedules[1].cron: Field required" in listing
+    assert exc.value.problems[0][0] == "compute.targets.duckdb.threads"  # paths stay plain
+
+
+def test_a_mapping_given_as_an_object_is_listed_without_lines() -> None:
+    with pytest.raises(ProductSpecError) as exc:
+        load_product_spec({"retry": {"max_retries": -1}})
+    assert "\n  retry.max_retries: " in str(exc.value)
 
 
 def test_file_loader_returns_the_bytes_it_read(tmp_path: Path) -> None:

@@ -10,8 +10,11 @@ from floe_orchestration_core.errors import ProductSpecError
 from floe_orchestration_core.safe_yaml import (
     MAX_BYTES,
     MAX_EXPANDED_NODES,
+    YamlLines,
+    load_yaml_document,
     load_yaml_mapping,
     read_bounded,
+    with_lines,
 )
 
 
@@ -135,3 +138,57 @@ def test_missing_file_says_how_to_proceed(tmp_path: Path) -> None:
 def test_directory_instead_of_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ProductSpecError, match="is a directory"):
         read_bounded(tmp_path)
+
+
+# Positions ------------------------------------------------------------------------------------
+POSITIONED = """\
+name: shop
+compute:
+  targets:
+    "my-target": {type: duckdb}
+base: &base
+  cron: "0 2 * * *"
+schedules:
+  - name: nightly
+    <<: *base
+  - name: hourly
+"""
+
+
+def test_lines_give_each_written_field_and_the_closest_parent_of_a_missing_one() -> None:
+    lines = load_yaml_document(POSITIONED, origin="floe.yaml").lines
+
+    assert lines.line_of("name") == 1
+    assert lines.line_of('compute.targets["my-target"].type') == 4
+    assert lines.line_of("schedules[0].name") == 8
+    assert lines.line_of("schedules[1]") == 10
+    assert lines.line_of("schedules[1].cron") == 10  # missing: its item's line
+    assert lines.line_of("schedules[0].cron") == 6  # merged: where the anchor writes it
+    assert lines.line_of("nothing.here") is None
+    assert lines.line_of("$") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "parts"),
+    [
+        ("schedules[0].cron", ("schedules", 0, "cron")),
+        ('compute.targets["a \\"b\\""].type', ("compute", "targets", 'a "b"', "type")),
+        ("$", None),
+        (".name", None),
+        ("name: free text", None),
+    ],
+)
+def test_field_paths_split_as_schema_errors_write_them(
+    path: str, parts: tuple[str | int, ...] | None
+) -> None:
+    assert YamlLines.parts(path) == parts
+
+
+def test_with_lines_prefixes_known_lines_only() -> None:
+    lines = load_yaml_document("name: shop\nretry: {max_retries: -1}\n").lines
+
+    assert with_lines([("retry.max_retries", "bad"), ("$", "whole")], lines) == [
+        "line 2: retry.max_retries: bad",
+        "$: whole",
+    ]
+    assert with_lines([("retry", "bad")], None) == ["retry: bad"]

@@ -252,3 +252,50 @@ def test_unmatched_raises_for_a_malformed_selector(graph: TransformGraph) -> Non
 
 def test_suggest_offers_the_intended_name_for_an_unmatched_atom(graph: TransformGraph) -> None:
     assert graph.suggest("ordrs")[0] == "orders"
+
+
+@pytest.mark.parametrize(
+    ("selector", "hint"),
+    [
+        ("ordrs", "'ordrs' matches no transform; did you mean 'orders'"),
+        ("+stg_ordrs+1", "'+stg_ordrs+1' matches no transform; did you mean '+stg_orders+1'"),
+        ("tag:finanse", "'tag:finanse' matches no transform; did you mean 'tag:finance'?"),
+        ("compute:sparc", "'compute:sparc' matches no transform; did you mean 'compute:spark'?"),
+        (
+            "path:models/mart",
+            "'path:models/mart' matches no transform; did you mean 'path:models/marts'",
+        ),
+    ],
+)
+def test_unmatched_hints_offer_close_matches_written_as_the_atom(
+    graph: TransformGraph, selector: str, hint: str
+) -> None:
+    (sentence,) = graph.unmatched_hints(selector)
+    assert sentence.startswith(hint)
+
+
+def test_unmatched_hints_without_a_close_value_or_for_a_glob_only_say_so(
+    graph: TransformGraph,
+) -> None:
+    assert graph.unmatched_hints("tag:zzzzzz fct_*x orders") == [
+        "'tag:zzzzzz' matches no transform",
+        "'fct_*x' matches no transform",
+    ]
+
+
+def test_require_match_names_who_selects_and_the_close_match(graph: TransformGraph) -> None:
+    with pytest.raises(SelectionError) as raised:
+        graph.require_match("orders tag:finanse", who="floe run --select")
+    assert str(raised.value) == (
+        "floe run --select 'orders tag:finanse': 'tag:finanse' matches no transform; did you "
+        "mean 'tag:finance'?"
+    )
+
+
+def test_require_match_refuses_parts_that_match_but_not_together(graph: TransformGraph) -> None:
+    with pytest.raises(SelectionError, match="selects no transform"):
+        graph.require_match("tag:finance,tag:staging")
+
+
+def test_require_match_returns_the_selection(graph: TransformGraph) -> None:
+    assert graph.require_match("revenue+") == {"revenue"}

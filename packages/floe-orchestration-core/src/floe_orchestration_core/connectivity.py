@@ -13,7 +13,7 @@ Implementer's checklist (for an adapter's ``validate_connection``):
   :class:`DeadlineExceeded` once the budget is spent; ``run_check`` turns that into
   "gave up after 10.0 s while querying the GraphQL API".
 - A failed result says what to do: ``"cannot reach the Dagster webserver at
-  http://localhost:3000 (connection refused); start it with 'floe dev' or set
+  http://localhost:3000 (connection refused); start it with 'floe up' or set
   orchestrator.url in manifest.yaml"``. Put the detail in ``errors``, advice about
   non-fatal issues in ``warnings``.
 - ``run_check`` returns within ``timeout`` even when a call ignores its timeout, but it

@@ -24,6 +24,9 @@ Implementer's checklist:
      process) within ``timeout`` seconds and returns a :class:`StopReport`; nothing running
      is not an error.
    - ``_status(workspace)`` → :class:`RuntimeStatus`; works whether or not the services run.
+   - optional ``_run_log(workspace, run_id)`` → :class:`~floe_orchestration_core.run_log.RunLog`
+     (``floe logs``): one run's events and captured output from the product's instance, a
+     unique prefix of the id accepted (checklist in :mod:`floe_orchestration_core.run_log`).
    - optional ``_preflight(workspace, options)``: the cheap checks of ``_start`` (port,
      second instance), called by ``floe up`` before it parses and compiles the product.
 
@@ -51,6 +54,7 @@ from typing import Literal
 import attrs
 
 from floe_orchestration_core.errors import RuntimeServiceError
+from floe_orchestration_core.run_log import RunLog
 
 __all__ = [
     "STATE_DIR_NAME",
@@ -299,6 +303,22 @@ class LocalRuntime(ABC):
     def status(self, workspace: ProductWorkspace) -> RuntimeStatus:
         """Services, schedules, sensors and recent runs of ``workspace``."""
         return self._status(workspace)
+
+    def run_log(self, workspace: ProductWorkspace, run_id: str) -> RunLog:
+        """The events and captured output of the run ``run_id`` (or a unique prefix of it)."""
+        if not isinstance(run_id, str) or not run_id.strip():
+            raise RuntimeServiceError(
+                f"a run id must be the id (or its first characters) 'floe status' lists; got "
+                f"{run_id!r}"
+            )
+        return self._run_log(workspace, run_id.strip())
+
+    def _run_log(self, workspace: ProductWorkspace, run_id: str) -> RunLog:
+        """Hook of :meth:`run_log`; the default says the runtime keeps no run logs."""
+        raise RuntimeServiceError(
+            f"{type(self).__name__} cannot read a run's log; this orchestrator's local runtime "
+            "does not provide 'floe logs'"
+        )
 
     def _preflight(  # noqa: B027 (an optional hook: checking nothing is a valid default)
         self, workspace: ProductWorkspace, options: StartOptions

@@ -13,11 +13,19 @@ Checklist of what it guarantees (each refusal is a :class:`ProductSpecError` nam
 - Duplicate keys in a mapping are an error naming the key and its line (PyYAML would silently
   keep the last one). Merge keys (``<<: *base``) keep their YAML meaning.
 - The top level must be a mapping; an empty document is "``<file>`` is empty".
+- Positions are kept: :func:`load_yaml_document` returns the data with :class:`YamlLines`,
+  which maps a field path as schema errors write it (``schedules[0].cron``,
+  ``compute.targets["my-target"].type``) to the line where it is written — or, for a field
+  that is missing, to the line of the closest part of the path that exists — so a schema
+  error can say ``line 12: schedules[0].cron: …`` (:func:`with_lines`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +37,23 @@ __all__ = [
     "MAX_BYTES",
     "MAX_EXPANDED_NODES",
     "SafeBoundedLoader",
+    "YamlDocument",
+    "YamlLines",
+    "load_yaml_document",
     "load_yaml_mapping",
     "read_bounded",
+    "with_lines",
 ]
 
 #: Largest file accepted, in bytes.
 MAX_BYTES = 1024 * 1024
 #: Largest number of nodes the document may expand to once aliases are followed.
 MAX_EXPANDED_NODES = 100_000
+
+#: One part of a field path: ``.name`` (or a leading ``name``), ``[3]``, ``["any key"]``.
+_PATH_PART = re.compile(
+    r'\.?(?P<key>[A-Za-z_][A-Za-z0-9_]*)|\[(?P<index>\d+)\]|\[(?P<quoted>"(?:[^"\\]|\\.)*")\]'
+)
 
 
 class SafeBoundedLoader(yaml.SafeLoader):
@@ -154,8 +171,89 @@ def _check_duplicate_keys(root: yaml.Node, origin: str) -> None:
         stack.extend(_children(node))
 
 
+class YamlLines:
+    """Where each field of a YAML document is written: field path → 1-based line."""
+
+    def __init__(self, root: yaml.Node | None = None) -> None:
+        self._lines: dict[tuple[str | int, ...], int] = {}
+        if root is not None:
+            self._index(root)
+
+    def _index(self, root: yaml.Node) -> None:
+        seen: set[int] = set()
+        stack: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(root, ())]
+        while stack:
+            node, path = stack.pop()
+            if id(node) in seen:  # an alias: its fields are where the anchor wrote them
+                continue
+            seen.add(id(node))
+            if isinstance(node, yaml.MappingNode):
+                for key, value in node.value:
+                    if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                        child = (*path, str(key.value))
+                        self._lines.setdefault(child, key.start_mark.line + 1)
+                        stack.append((value, child))
+            elif isinstance(node, yaml.SequenceNode):
+                for index, item in enumerate(node.value):
+                    child = (*path, index)
+                    self._lines.setdefault(child, item.start_mark.line + 1)
+                    stack.append((item, child))
+
+    @staticmethod
+    def parts(path: str) -> tuple[str | int, ...] | None:
+        """``'schedules[0].cron'`` → ``('schedules', 0, 'cron')``; None when it is not a
+        field path (``$``, free text)."""
+        parts: list[str | int] = []
+        position = 0
+        while position < len(path):
+            match = _PATH_PART.match(path, position)
+            if match is None or (match.group(0).startswith(".") and position == 0):
+                return None
+            if match.group("key") is not None:
+                parts.append(match.group("key"))
+            elif match.group("index") is not None:
+                parts.append(int(match.group("index")))
+            else:
+                parts.append(str(json.loads(match.group("quoted"))))
+            position = match.end()
+        return tuple(parts) or None
+
+    def line_of(self, path: str) -> int | None:
+        """The line where ``path`` is written, else where its closest written parent is."""
+        parts = self.parts(path)
+        while parts:
+            line = self._lines.get(parts)
+            if line is not None:
+                return line
+            parts = parts[:-1]
+        return None
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    """A parsed YAML mapping and where each of its fields is written."""
+
+    data: dict[str, Any]
+    lines: YamlLines
+
+
+def with_lines(problems: Iterable[tuple[str, str]], lines: YamlLines | None) -> list[str]:
+    """``"line 12: schedules[0].cron: message"`` for each ``(path, message)`` (without the
+    line when it is unknown): how a schema error lists the fields of a YAML file."""
+    listed = []
+    for path, message in problems:
+        line = lines.line_of(path) if lines is not None else None
+        listed.append(f"line {line}: {path}: {message}" if line else f"{path}: {message}")
+    return listed
+
+
 def load_yaml_mapping(text: str, *, origin: str = "floe.yaml") -> dict[str, Any]:
     """Parse ``text`` (one YAML document whose top level is a mapping) safely."""
+    return load_yaml_document(text, origin=origin).data
+
+
+def load_yaml_document(text: str, *, origin: str = "floe.yaml") -> YamlDocument:
+    """:func:`load_yaml_mapping`, keeping where each field is written (:class:`YamlLines`)."""
     loader = SafeBoundedLoader(text)
     try:
         try:
@@ -185,4 +283,4 @@ def load_yaml_mapping(text: str, *, origin: str = "floe.yaml") -> dict[str, Any]
         loader.dispose()
     if not isinstance(data, dict):
         raise ProductSpecError(f"{origin}: the top level must be a mapping of keys")
-    return {str(key): value for key, value in data.items()}
+    return YamlDocument({str(key): value for key, value in data.items()}, YamlLines(root))

@@ -162,8 +162,8 @@ def test_refused_says_nothing_listens_and_how_to_start_the_webserver() -> None:
 
     assert not result.success
     assert result.message == (
-        f"nothing is listening at {url} (connection refused): start the webserver "
-        f"(`dagster-webserver -p {port}`), or pass --url"
+        f"nothing is listening at {url} (connection refused): start it with "
+        f"`floe up PRODUCT_DIR --port {port}`, or pass --url"
     )
     assert result.errors[0].startswith("ConnectionRefusedError")
 

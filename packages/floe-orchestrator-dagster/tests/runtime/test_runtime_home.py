@@ -106,6 +106,7 @@ def test_sqlite_home_loads_as_a_dagster_instance_with_queued_runs(tmp_path: Path
         assert type(instance.run_storage).__name__ == "SqliteRunStorage"
         assert type(instance.event_log_storage).__name__ == "CachedEngineSqliteEventLogStorage"
         assert not instance.telemetry_enabled
+        assert not instance.nux_enabled  # no "Join the Dagster community" dialog in the UI
         # The storage lives where the manifest's storage.path says, not inside DAGSTER_HOME.
         assert (tmp_path / ".floe" / "instance" / "history").is_dir()
     finally:

@@ -30,7 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints,
 from pydantic import ValidationError as PydanticValidationError
 
 from floe_orchestration_core.errors import ProductSpecError
-from floe_orchestration_core.safe_yaml import load_yaml_mapping, read_bounded
+from floe_orchestration_core.safe_yaml import (
+    YamlDocument,
+    YamlLines,
+    load_yaml_document,
+    read_bounded,
+    with_lines,
+)
 from floe_registry.errors import ManifestError
 
 __all__ = [
@@ -187,11 +193,11 @@ def _is_blank_yaml(text: str) -> bool:
     )
 
 
-def _parse_yaml(text: str, origin: str) -> dict[str, Any]:
+def _parse_yaml(text: str, origin: str) -> YamlDocument:
     if _is_blank_yaml(text):
         raise ManifestError(f"{origin} is empty; write at least 'orchestrator: dagster'")
     try:
-        return load_yaml_mapping(text, origin=origin)
+        return load_yaml_document(text, origin=origin)
     except ProductSpecError as exc:
         raise ManifestError(str(exc)) from exc
 
@@ -199,14 +205,18 @@ def _parse_yaml(text: str, origin: str) -> dict[str, Any]:
 def load_manifest(source: str | Path | Mapping[str, Any] | PlatformManifest) -> PlatformManifest:
     """Read and validate a platform manifest from a YAML file path or a parsed mapping.
 
-    Raises :class:`ManifestError` whose message lists every problem by JSON path, e.g.
-    ``storage.type: expected one of: sqlite, postgres; got 'mysql'``.
+    Raises :class:`ManifestError` whose message lists every problem by JSON path, with the
+    line of a file, e.g. ``line 4: storage.type: expected one of: sqlite, postgres; got
+    'mysql'``.
     """
     if isinstance(source, PlatformManifest):
         return source
+    lines: YamlLines | None = None
     if isinstance(source, str | Path):
         origin = str(source)
-        data: Any = _parse_yaml(_read_manifest_text(Path(source)), origin)
+        document = _parse_yaml(_read_manifest_text(Path(source)), origin)
+        data: Any = document.data
+        lines = document.lines
     else:
         origin = "manifest"
         data = source
@@ -218,5 +228,5 @@ def load_manifest(source: str | Path | Mapping[str, Any] | PlatformManifest) -> 
         return PlatformManifest.model_validate(dict(data))
     except PydanticValidationError as exc:
         problems = _problems(exc)
-        listing = "\n".join(f"  {path}: {message}" for path, message in problems)
+        listing = "\n".join(f"  {entry}" for entry in with_lines(problems, lines))
         raise ManifestError(f"{origin}: {len(problems)} problem(s):\n{listing}", problems) from exc

@@ -147,18 +147,23 @@ def _storage(platform: Platform, product_dir: Path) -> InstanceStorage:
 
 
 def locate_product(
-    product_dir: str | Path = ".", *, manifest: str | Path | None = None
+    product_dir: str | Path = ".",
+    *,
+    manifest: str | Path | None = None,
+    command: str = "up",
 ) -> tuple[ProductWorkspace, Platform]:
     """The workspace of ``product_dir`` without parsing or compiling (for status and down).
 
-    Raises :class:`ProductNotFoundError` when the folder does not exist, and the registry's
-    manifest and plugin errors for the platform manifest.
+    Raises :class:`ProductNotFoundError` when the folder does not exist (its hint names
+    ``floe <command>``, the command being run), and the registry's manifest and plugin errors
+    for the platform manifest.
     """
     folder = Path(product_dir).resolve()
     if not folder.is_dir():
         raise ProductNotFoundError(
             f"product folder '{product_dir}' does not exist; give the folder holding "
-            f"{PRODUCT_FILE} (or the dbt project), e.g. 'floe up examples/retail-analytics'"
+            f"{PRODUCT_FILE} (or the dbt project), e.g. 'floe {command} "
+            "examples/retail-analytics'"
         )
     try:
         _, dbt = _product_spec(folder)
@@ -194,10 +199,12 @@ def prepare_product(
     *,
     manifest: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    command: str = "up",
 ) -> tuple[ProductWorkspace, Platform]:
-    """Locate, ``dbt parse`` when stale, and compile ``product_dir`` (see the module doc)."""
+    """Locate, ``dbt parse`` when stale, and compile ``product_dir`` (see the module doc);
+    ``command`` is the ``floe`` command that hints name (``up``, ``run``)."""
     say = progress or (lambda _: None)
-    workspace, platform = locate_product(product_dir, manifest=manifest)
+    workspace, platform = locate_product(product_dir, manifest=manifest, command=command)
     try:
         floe_yaml, dbt = _product_spec(workspace.product_dir)
         base = floe_yaml.parent if floe_yaml is not None else workspace.product_dir

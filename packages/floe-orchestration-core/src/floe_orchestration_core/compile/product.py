@@ -85,7 +85,12 @@ from floe_orchestration_core.artifacts import (
 )
 from floe_orchestration_core.artifacts.fields import Identifier, NonEmptyStr, repeated_names
 from floe_orchestration_core.errors import ProductSpecError
-from floe_orchestration_core.safe_yaml import load_yaml_mapping, read_bounded
+from floe_orchestration_core.safe_yaml import (
+    YamlLines,
+    load_yaml_document,
+    read_bounded,
+    with_lines,
+)
 
 __all__ = [
     "AssetCheckFailureSensorSpec",
@@ -276,23 +281,30 @@ class FloeProductSpec(_Spec):
         ).encode()
 
 
-def product_spec_error(origin: str, exc: PydanticValidationError) -> ProductSpecError:
-    """A ProductSpecError listing every invalid field of ``origin`` by JSON path."""
+def product_spec_error(
+    origin: str, exc: PydanticValidationError, lines: YamlLines | None = None
+) -> ProductSpecError:
+    """A ProductSpecError listing every invalid field of ``origin`` by JSON path, each with
+    the line it is written on when ``lines`` (from the YAML text) knows it."""
     problems = format_pydantic_errors(exc)
-    listing = "\n".join(f"  {path}: {message}" for path, message in problems)
+    listing = "\n".join(f"  {entry}" for entry in with_lines(problems, lines))
     return ProductSpecError(f"{origin}: {len(problems)} invalid field(s):\n{listing}", problems)
 
 
-def _validate(data: Mapping[str, Any], origin: str) -> FloeProductSpec:
+def _validate(
+    data: Mapping[str, Any], origin: str, lines: YamlLines | None = None
+) -> FloeProductSpec:
     try:
         return FloeProductSpec.model_validate(dict(data))
     except PydanticValidationError as exc:
-        raise product_spec_error(origin, exc) from exc
+        raise product_spec_error(origin, exc, lines) from exc
 
 
 def parse_product_spec_text(text: str, origin: str = "floe.yaml") -> FloeProductSpec:
-    """Parse and validate floe.yaml text; ``origin`` names it in error messages."""
-    return _validate(load_yaml_mapping(text, origin=origin), origin)
+    """Parse and validate floe.yaml text; ``origin`` names it in error messages, and each
+    invalid field is listed with its line (``line 12: schedules[0].cron: …``)."""
+    document = load_yaml_document(text, origin=origin)
+    return _validate(document.data, origin, document.lines)
 
 
 def read_product_spec_file(path: str | Path) -> tuple[FloeProductSpec, bytes]:

@@ -80,7 +80,7 @@ class _Selections:
     def resolve(self, selector: str, path: str, problems: list[tuple[str, str]]) -> frozenset[str]:
         try:
             selected = self._graph.select(selector)
-            unmatched = self._graph.unmatched(selector)
+            unmatched = self._graph.unmatched_hints(selector)
         except SelectionError as exc:
             problems.append((path, str(exc)))
             return frozenset()
@@ -88,8 +88,10 @@ class _Selections:
             problems.append(
                 (
                     path,
-                    f"selector '{selector}': {_shown(unmatched)} matched no transform; fix or "
-                    "remove it (a selector that selects nothing is never ignored)",
+                    f"selector '{selector}': {'; '.join(unmatched[:_SHOWN])}"
+                    + (f"; and {len(unmatched) - _SHOWN} more" if len(unmatched) > _SHOWN else "")
+                    + "; fix or remove it (a selector "
+                    "that selects nothing is never ignored)",
                 )
             )
         elif not selected:

@@ -15,8 +15,10 @@ Checklist for an orchestrator adapter (and anyone reading artifacts):
     in ``problems`` when problems of several kinds exist at once.
 
 - Only ``depends_on`` forms edges (upstream → downstream); sources and exposures are not
-  nodes. ``from_transforms(subset, allow_external=True)`` builds a graph of part of a product
-  and records dependencies outside it in ``external_dependencies``.
+  nodes. :class:`AssetGraph` is the product's whole graph: transforms, dbt sources and Python
+  assets, each with its kind (what ``floe graph export`` and ``floe impact`` show).
+  ``from_transforms(subset, allow_external=True)`` builds a graph of part of a product and
+  records dependencies outside it in ``external_dependencies``.
 - Iterate in ``topological_order()`` (lexicographic among ready transforms: deterministic).
 - Resolve schedule and sensor selections with ``select`` (dbt syntax, see
   :mod:`floe_orchestration_core.graph.selection`); use ``unmatched`` to refuse selectors whose
@@ -30,6 +32,7 @@ cached where recomputing would cost more than a lookup.
 
 from __future__ import annotations
 
+from floe_orchestration_core.graph.asset_graph import AssetGraph
 from floe_orchestration_core.graph.transform_graph import TransformGraph, validate_artifacts
 
-__all__ = ["TransformGraph", "validate_artifacts"]
+__all__ = ["AssetGraph", "TransformGraph", "validate_artifacts"]

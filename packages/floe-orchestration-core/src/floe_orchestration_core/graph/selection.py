@@ -23,7 +23,9 @@ Checklist of the supported syntax (dbt's, restricted to what a transform carries
   one file, and globs match files or directories (``path:models/*/marts``). A bare value
   containing ``/`` (``models/staging``) is a path, as in dbt.
 - A well-formed atom that matches nothing selects nothing (dbt behaviour);
-  :func:`unmatched_atoms` reports such atoms so callers can refuse them.
+  :func:`unmatched_atoms` reports such atoms so callers can refuse them, and
+  :func:`unmatched_hints` says so with the close matches among the method's values
+  (``'stg_ordrs' matches no transform; did you mean 'stg_orders'?``).
 - A malformed selector (empty, empty atom, unknown method, ``+`` or ``@`` in the wrong
   place, ``@`` with a ``+`` suffix) raises :class:`~floe_orchestration_core.errors.SelectionError`
   whose message names the problem and the supported syntax.
@@ -31,7 +33,6 @@ Checklist of the supported syntax (dbt's, restricted to what a transform carries
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from typing import Protocol
 
 from floe_orchestration_core.artifacts import TransformConfig
 from floe_orchestration_core.errors import SelectionError
+from floe_orchestration_core.graph.close_matches import close_matches, suggestion
 
 __all__ = [
     "SELECTOR_SYNTAX",
@@ -51,6 +53,7 @@ __all__ = [
     "evaluate_selector",
     "parse_selector",
     "unmatched_atoms",
+    "unmatched_hints",
 ]
 
 #: Selector methods, in the order error messages list them.
@@ -150,7 +153,7 @@ def _parse_atom(selector: str, raw: str) -> SelectorAtom:
     if not method:
         method = "path" if "/" in value or "\\" in value else "name"
     elif method not in SUPPORTED_METHODS:
-        close = difflib.get_close_matches(method, SUPPORTED_METHODS, n=1)
+        close = close_matches(method, SUPPORTED_METHODS, limit=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise _fail(selector, f"unknown selector method '{method}' in {raw!r}{hint}")
     return SelectorAtom(
@@ -230,6 +233,14 @@ class SelectionIndex:
                     directories.setdefault("/".join(parts[:end]), set()).add(name)
         self._directories = directories
 
+    def values(self, method: str) -> list[str]:
+        """Every value ``method`` can match: transform names, file and folder paths, tags…"""
+        if method == "name":
+            return list(self._names)
+        if method == "path":
+            return [*self._by_method["path"], *self._directories]
+        return list(self._by_method[method])
+
     def match(self, atom: SelectorAtom) -> frozenset[str]:
         """Names matched by the atom's method and value, before graph operators."""
         value = atom.value
@@ -307,3 +318,29 @@ def unmatched_atoms(selector: Selector, index: SelectionIndex) -> list[str]:
         if atom.raw not in seen and not index.match(atom):
             seen[atom.raw] = None
     return list(seen)
+
+
+def _with_value(raw: str, value: str) -> str:
+    """The atom ``raw`` with its value replaced, its method and graph operators kept."""
+    match = _ATOM.match(raw)
+    if match is None:  # every parsed atom matches the grammar
+        return value
+    start, end = match.span("value")
+    return raw[:start] + value + raw[end:]
+
+
+def unmatched_hints(selector: Selector, index: SelectionIndex) -> list[str]:
+    """One sentence per atom of :func:`unmatched_atoms`, with the close matches among the
+    values of its method, written as the atom would be (``'+tag:nightyl'`` → ``'+tag:nightly'``).
+    """
+    by_raw = {atom.raw: atom for atom in selector.atoms}
+    hints = []
+    for raw in unmatched_atoms(selector, index):
+        atom = by_raw[raw]
+        sentence = f"{raw!r} matches no transform"
+        if atom.value and not _is_glob(atom.value):
+            close = close_matches(atom.value, index.values(atom.method))
+            if close:
+                sentence += "; " + suggestion([_with_value(raw, value) for value in close])
+        hints.append(sentence)
+    return hints

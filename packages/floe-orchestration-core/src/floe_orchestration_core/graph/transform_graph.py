@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
@@ -18,18 +17,38 @@ from floe_orchestration_core.errors import (
     UnknownDependencyError,
     ValidationError,
 )
+from floe_orchestration_core.graph.close_matches import close_matches, did_you_mean
 from floe_orchestration_core.graph.export import dot_document, json_document, mermaid_document
 from floe_orchestration_core.graph.selection import (
     SelectionIndex,
     evaluate_selector,
     parse_selector,
     unmatched_atoms,
+    unmatched_hints,
 )
 
-__all__ = ["TransformGraph", "validate_artifacts"]
+__all__ = ["TransformGraph", "hop_distances", "validate_artifacts"]
 
 #: Concrete cycles reported per strongly connected group before the rest are only listed.
 _MAX_CYCLES_PER_GROUP = 20
+
+
+def hop_distances(children: Mapping[str, Sequence[str]], start: str) -> dict[str, int]:
+    """Every node downstream of ``start`` → its shortest distance in hops (1 = a direct
+    child), ordered by distance, then name."""
+    distances: dict[str, int] = {}
+    frontier = [start]
+    hops = 0
+    while frontier:
+        hops += 1
+        following: list[str] = []
+        for node in frontier:
+            for child in children[node]:
+                if child not in distances:
+                    distances[child] = hops
+                    following.append(child)
+        frontier = following
+    return dict(sorted(distances.items(), key=lambda item: (item[1], item[0])))
 
 
 def _reach(
@@ -224,11 +243,9 @@ class TransformGraph:
         transform: TransformConfig, dependency: str, known: Mapping[str, TransformConfig]
     ) -> str:
         kind = str(transform.resource_type.value)
-        close = difflib.get_close_matches(dependency, known, n=3)
-        if close:
-            hint = f"did you mean {' or '.join(repr(name) for name in close)}?"
-        else:
-            hint = f"add a transform named '{dependency}' or remove it from depends_on"
+        hint = did_you_mean(dependency, known) or (
+            f"add a transform named '{dependency}' or remove it from depends_on"
+        )
         return f"{kind} '{transform.name}' depends on '{dependency}', which does not exist; {hint}"
 
     @staticmethod
@@ -301,17 +318,12 @@ class TransformGraph:
     # Queries -----------------------------------------------------------------------------
     def suggest(self, name: str) -> list[str]:
         """Up to three transform names close to ``name`` (for did-you-mean messages)."""
-        return difflib.get_close_matches(name, self._transforms, n=3)
+        return close_matches(name, self._transforms)
 
     def _require(self, name: str) -> None:
         if name not in self._transforms:
-            close = self.suggest(name)
-            hint = (
-                f"; did you mean {' or '.join(repr(c) for c in close)}?"
-                if close
-                else f"; the graph has {len(self)} transforms"
-            )
-            raise SelectionError(f"no transform named '{name}'{hint}")
+            hint = did_you_mean(name, self._transforms) or f"the graph has {len(self)} transforms"
+            raise SelectionError(f"no transform named '{name}'; {hint}")
 
     @staticmethod
     def _check_depth(depth: int | None) -> None:
@@ -354,19 +366,7 @@ class TransformGraph:
     def impact(self, name: str) -> dict[str, int]:
         """Every downstream transform → shortest distance (1 = direct child), by distance."""
         self._require(name)
-        distances: dict[str, int] = {}
-        frontier = [name]
-        hops = 0
-        while frontier:
-            hops += 1
-            following: list[str] = []
-            for node in frontier:
-                for child in self._children[node]:
-                    if child not in distances:
-                        distances[child] = hops
-                        following.append(child)
-            frontier = following
-        return dict(sorted(distances.items(), key=lambda item: (item[1], item[0])))
+        return hop_distances(self._children, name)
 
     # Selection ---------------------------------------------------------------------------
     def _selection_index(self) -> SelectionIndex:
@@ -391,6 +391,26 @@ class TransformGraph:
     def unmatched(self, selector: str) -> list[str]:
         """The atoms of ``selector`` (as written) that match no transform, e.g. ``tag:nope``."""
         return unmatched_atoms(parse_selector(selector), self._selection_index())
+
+    def unmatched_hints(self, selector: str) -> list[str]:
+        """For each atom of :meth:`unmatched`, a sentence with its close matches:
+        ``"'stg_ordrs' matches no transform; did you mean 'stg_orders'?"``."""
+        return unmatched_hints(parse_selector(selector), self._selection_index())
+
+    def require_match(self, selector: str, *, who: str = "the selector") -> frozenset[str]:
+        """The names ``selector`` selects, or :class:`SelectionError` naming ``who`` selects
+        (``"floe run --select"``) when an atom matches nothing (with its close matches) or
+        the whole selects nothing."""
+        selected = self.select(selector)
+        hints = self.unmatched_hints(selector)
+        if hints:
+            raise SelectionError(f"{who} {selector!r}: {'; '.join(hints)}")
+        if not selected:
+            raise SelectionError(
+                f"{who} {selector!r} selects no transform (its parts match transforms, but "
+                "none in common)"
+            )
+        return selected
 
     # Export ------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:

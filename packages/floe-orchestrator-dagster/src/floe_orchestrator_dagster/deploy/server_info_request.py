@@ -278,8 +278,8 @@ class ServerInfoRequest:
         detail = "; ".join(f"{type(exc).__name__}: {exc}" for exc in errors)
         if any(isinstance(exc, ConnectionRefusedError) for exc in errors):
             raise CheckFailedError(
-                f"nothing is listening at {target.shown} (connection refused): start the "
-                f"webserver (`dagster-webserver -p {target.port}`), or pass --url",
+                f"nothing is listening at {target.shown} (connection refused): start it with "
+                f"`floe up PRODUCT_DIR --port {target.port}`, or pass --url",
                 detail,
             )
         reason = errors[-1].strerror if errors else "no address"

@@ -8,6 +8,7 @@ module                  does
 :mod:`.processes`       port check, spawning (own process group, dies with floe), stopping
 :mod:`.supervisor`      :class:`DagsterLocalRuntime`: start, supervise, stop, status
 :mod:`.status`          services' CPU/memory, schedules, sensors, recent and slow runs
+:mod:`.run_log`         ``floe logs``: one run's events and captured output
 :mod:`.launcher`        :class:`DagsterRunLauncher`: a manual run, in-process or via the webserver
 :mod:`.webserver_run`   a run launched and followed through the webserver's GraphQL API
 :mod:`.run_events`      one run's progress lines and the counts of its summary

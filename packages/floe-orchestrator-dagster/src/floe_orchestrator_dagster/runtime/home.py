@@ -14,7 +14,10 @@ platform manifest, not them):
 - ``run_coordinator``: ``QueuedRunCoordinator`` with ``max_concurrent_runs``
   (:data:`MAX_CONCURRENT_RUNS`), so runs launched from the UI, schedules and sensors queue
   instead of overloading one machine (the daemon dequeues them);
-- ``telemetry: {enabled: false}``.
+- ``telemetry: {enabled: false}``;
+- ``nux: {enabled: false}``: the UI opens on the product's asset graph, without Dagster's
+  "Join the Dagster community" dialog over it (the webserver's ``shouldShowNux`` answers
+  ``instance.nux_enabled and not seen``).
 
 ``workspace.yaml`` — one code location named after the product, loading
 ``workspace.code_location`` (the registry's :mod:`floe_registry.code_location`; this
@@ -147,6 +150,7 @@ def _common(max_concurrent_runs: int) -> dict[str, Any]:
             "config": {"max_concurrent_runs": max_concurrent_runs},
         },
         "telemetry": {"enabled": False},
+        "nux": {"enabled": False},
     }
 
 

@@ -10,7 +10,9 @@ the run shows in the UI later; its lineage START/COMPLETE/FAIL is emitted throug
 ``floe/lineage: inline``).
 
 **Selection.** ``--select`` is a dbt-style selector evaluated by the core
-(:meth:`TransformGraph.select`) over the compiled transforms; the selected transforms become
+(:meth:`TransformGraph.select`) over the compiled transforms; a part of it that matches no
+transform stops the run before anything is built, with the close matches
+(:meth:`TransformGraph.require_match`); the selected transforms become
 asset keys through the definitions' floe metadata, by the rule the definitions' jobs use
 (:mod:`floe_orchestrator_dagster.definitions.selection`; ephemeral models have no asset). The
 asset checks of selected assets run with them. No selector: every asset.
@@ -92,8 +94,14 @@ class DagsterRunLauncher(RunLauncher):
         self, workspace: ProductWorkspace, selection: str | None, wait: bool, progress: Progress
     ) -> RunSummary:
         from floe_orchestration_core.artifacts import load_artifacts
+        from floe_orchestration_core.graph import TransformGraph
 
         artifacts = load_artifacts(workspace.artifacts_path)
+        if selection is not None:
+            # Before the definitions are built: a typo fails at once, with close matches.
+            TransformGraph.from_artifacts(artifacts).require_match(
+                selection, who="floe run --select"
+            )
         recorded = running_webserver(workspace)
         # In-process only: started before the definitions are built, so dbt's imports overlap
         # Dagster's. A run through the webserver is executed by the daemon's run workers.

@@ -45,6 +45,7 @@ import attrs
 import psutil
 
 from floe_orchestration_core.errors import RuntimeServiceError
+from floe_orchestration_core.run_log import RunLog
 from floe_orchestration_core.runtime import (
     LocalRuntime,
     PortInUseError,
@@ -345,3 +346,8 @@ class DagsterLocalRuntime(LocalRuntime):
     # status --------------------------------------------------------------------------------
     def _status(self, workspace: ProductWorkspace) -> RuntimeStatus:
         return runtime_status(workspace)
+
+    def _run_log(self, workspace: ProductWorkspace, run_id: str) -> RunLog:
+        from floe_orchestrator_dagster.runtime.run_log import read_run_log
+
+        return read_run_log(workspace, run_id)

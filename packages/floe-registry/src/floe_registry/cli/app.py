@@ -44,8 +44,10 @@ from floe_registry.cli.command import (
     Command,
     Invocation,
     add_manifest_option,
+    require_capability,
 )
 from floe_registry.cli.commands import builtin_commands
+from floe_registry.cli.commands.platform import run_version
 
 __all__ = [
     "EXIT_CHECK_FAILED",
@@ -68,6 +70,10 @@ GROUP_HELP: dict[tuple[str, ...], str] = {
     ("check",): "checks against the selected orchestrator",
     ("lineage",): "lineage of compiled artifacts (design-time export)",
 }
+
+
+#: ``floe --version`` (a flag of the root parser, run like a command).
+VERSION_COMMAND = Command(("--version",), "print versions", run=run_version)
 
 
 def default_commands() -> list[Command]:
@@ -97,6 +103,11 @@ def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
         description="floe orchestration: compile dbt projects into CompiledArtifacts and run "
         "them on the orchestrator selected in manifest.yaml.",
         parents=[_common_options(top_level=True)],
+    )
+    root.add_argument(
+        "--version",
+        action="store_true",
+        help="print floe's version and the installed plugins' versions, then exit",
     )
     common = _common_options(top_level=False)
     groups: dict[tuple[str, ...], argparse._SubParsersAction[argparse.ArgumentParser]] = {}
@@ -150,24 +161,17 @@ def _report_error(invocation: Invocation, exc: BaseException, prefix: str = "err
 
 
 def _check_capability(invocation: Invocation, command: Command) -> None:
-    # Imported here: `floe --help` and `floe plugins list` start without them.
+    # Imported here: `floe --help` and `floe plugins list` start without it.
     from floe_orchestration_core.plugin_metadata import Capability
-    from floe_registry.errors import MissingCapabilityError
 
     if command.requires is None:
         return
-    capability = Capability(command.requires)
-    orchestrator = invocation.platform().orchestrator
-    if not orchestrator.supports(capability):
-        name = type(orchestrator).metadata.name
-        declared = ", ".join(sorted(c.value for c in orchestrator.capabilities)) or "none"
-        raise MissingCapabilityError(
-            f"'floe {' '.join(command.words)}' needs the {capability.value} capability, and the "
-            f"orchestrator '{name}' does not provide {capability.value} (it declares: "
-            f"{declared}); select an orchestrator that does in manifest.yaml",
-            plugin=name,
-            capability=capability.value,
-        )
+    require_capability(
+        invocation.platform(),
+        Capability(command.requires),
+        " ".join(command.words),
+        whose="the",
+    )
 
 
 def _run(invocation: Invocation, command: Command) -> int:
@@ -213,6 +217,8 @@ def main(
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     command: Command | None = getattr(args, "_command", None)
+    if args.version:  # like argparse's own --version: it wins over a command
+        command = VERSION_COMMAND
     if command is None:
         group: argparse.ArgumentParser = getattr(args, "_group", parser)
         group.print_help(err)

@@ -16,6 +16,7 @@ import argparse
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -31,6 +32,8 @@ __all__ = [
     "Command",
     "Invocation",
     "add_manifest_option",
+    "json_value",
+    "require_capability",
 ]
 
 EXIT_OK = 0
@@ -67,9 +70,13 @@ class Invocation:
     _platform: Platform | None = field(default=None, init=False, repr=False)
 
     def emit(self, human: str, data: Any) -> None:
-        """Print ``data`` as JSON with ``--json``, else the ``human`` text (both to stdout)."""
+        """Print ``data`` as JSON with ``--json``, else the ``human`` text (both to stdout).
+
+        Times (``datetime``, ``date``) are written in ISO 8601 (``2026-12-07T19:51:58+00:00``);
+        other values JSON cannot hold (paths) as their text.
+        """
         if self.json:
-            self.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+            self.stdout.write(json.dumps(data, indent=2, default=json_value) + "\n")
         elif human:
             self.stdout.write(human if human.endswith("\n") else human + "\n")
 
@@ -94,6 +101,34 @@ class Invocation:
         """Close the platform if a command composed one."""
         if self._platform is not None:
             self._platform.close()
+
+
+def require_capability(
+    platform: Platform, capability: str, command: str, *, whose: str = "the product's"
+) -> None:
+    """:class:`~floe_registry.errors.MissingCapabilityError` unless the orchestrator of
+    ``platform`` (``whose``: the product's, or the one ``--manifest`` selects) declares
+    ``capability``, which ``floe <command>`` needs."""
+    from floe_registry.errors import MissingCapabilityError
+
+    orchestrator = platform.orchestrator
+    if not orchestrator.supports(capability):
+        name = type(orchestrator).metadata.name
+        declared = ", ".join(sorted(c.value for c in orchestrator.capabilities)) or "none"
+        raise MissingCapabilityError(
+            f"'floe {command}' needs the {capability} capability, and {whose} "
+            f"orchestrator '{name}' does not provide {capability} (it declares: "
+            f"{declared}); select an orchestrator that does in manifest.yaml",
+            plugin=name,
+            capability=str(capability),
+        )
+
+
+def json_value(value: object) -> str:
+    """``value`` as JSON text: ISO 8601 for times and dates, ``str()`` for anything else."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
 
 
 def add_manifest_option(parser: argparse.ArgumentParser) -> None:

@@ -185,10 +185,11 @@ def _configure_graph_export(parser: argparse.ArgumentParser) -> None:
 
 
 def _graph(path: str) -> Any:
+    """The product's whole graph: transforms, dbt sources and Python assets, by kind."""
     from floe_orchestration_core.artifacts import load_artifacts
-    from floe_orchestration_core.graph import TransformGraph
+    from floe_orchestration_core.graph import AssetGraph
 
-    return TransformGraph.from_artifacts(load_artifacts(path))
+    return AssetGraph.from_artifacts(load_artifacts(path))
 
 
 def _run_graph_export(invocation: Invocation) -> int:
@@ -205,21 +206,35 @@ def _run_graph_export(invocation: Invocation) -> int:
 
 
 def _configure_impact(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL", help="the transform whose downstream to list")
+    parser.add_argument(
+        "model",
+        metavar="MODEL",
+        help="the transform, source (source_name.table) or Python asset whose downstream to list",
+    )
     _add_artifacts_option(parser)
 
 
 def _run_impact(invocation: Invocation) -> int:
     args = invocation.args
-    impacted: dict[str, int] = _graph(args.artifacts).impact(args.model)
+    graph = _graph(args.artifacts)
+    impacted: dict[str, int] = graph.impact(args.model)
+    nodes = [
+        {
+            "name": name,
+            "type": graph.kinds[name].type,
+            "kind": graph.kinds[name].kind,
+            "distance": d,
+        }
+        for name, d in impacted.items()
+    ]
     if impacted:
-        rows = [[str(distance), name] for name, distance in impacted.items()]
-        human = f"{len(impacted)} transform(s) downstream of '{args.model}':\n" + render_table(
-            ["DISTANCE", "TRANSFORM"], rows
+        rows = [[str(n["distance"]), n["name"], n["kind"]] for n in nodes]
+        human = f"{len(impacted)} asset(s) downstream of '{args.model}':\n" + render_table(
+            ["DISTANCE", "NAME", "KIND"], rows
         )
     else:
         human = f"nothing is downstream of '{args.model}'"
-    invocation.emit(human, {"model": args.model, "impacted": impacted})
+    invocation.emit(human, {"model": args.model, "impacted": impacted, "nodes": nodes})
     return EXIT_OK
 
 
@@ -238,13 +253,14 @@ COMMANDS = (
     ),
     Command(
         ("graph", "export"),
-        "export the transform graph as JSON, Mermaid or Graphviz DOT",
+        "export the product's graph (transforms, sources, Python assets) as JSON, Mermaid or "
+        "Graphviz DOT",
         run=_run_graph_export,
         configure=_configure_graph_export,
     ),
     Command(
         ("impact",),
-        "list the transforms downstream of MODEL, by distance",
+        "list what is downstream of MODEL (transforms, Python assets), by distance",
         run=_run_impact,
         configure=_configure_impact,
     ),

@@ -19,7 +19,58 @@ from floe_registry.cli.command import (
 )
 from floe_registry.cli.tables import render_table
 
-__all__ = ["ORCHESTRATOR_COMMANDS", "PLUGIN_COMMANDS"]
+__all__ = ["ORCHESTRATOR_COMMANDS", "PLUGIN_COMMANDS", "run_version"]
+
+
+def _distribution_version(name: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def run_version(invocation: Invocation) -> int:
+    """``floe --version``: floe's version, the core's, the floe API, Python, and each installed
+    plugin's version, from distribution metadata only (no plugin is imported)."""
+    import platform
+
+    from floe_registry.discovery import list_plugins
+
+    plugins = list_plugins()
+    data = {
+        "floe": _distribution_version("floe-registry"),
+        "core": _distribution_version("floe-orchestration-core"),
+        "floe_api_version": FLOE_API_VERSION,
+        "python": platform.python_version(),
+        "plugins": [
+            {
+                "kind": info.kind.value,
+                "name": info.name,
+                "version": info.version,
+                "distribution": info.distribution,
+                "floe_api_version": info.floe_api_version,
+                "compatible": info.compatible,
+            }
+            for info in plugins
+        ],
+    }
+    lines = [
+        f"floe {data['floe']} (floe-registry; floe-orchestration-core {data['core']}; "
+        f"floe API {FLOE_API_VERSION}; Python {data['python']})"
+    ]
+    lines += [
+        f"  {info.kind.label} {info.name} {info.version} ({info.distribution}; floe API "
+        f"{info.floe_api_version or 'unknown'}"
+        + ("" if info.compatible is not False else "; NOT compatible")
+        + ")"
+        for info in plugins
+    ]
+    if not plugins:
+        lines.append("  no plugins installed")
+    invocation.emit("\n".join(lines), data)
+    return EXIT_OK
 
 
 def _configure_plugins_list(parser: argparse.ArgumentParser) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -30,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from floe_registry.cli.command import EXIT_CHECK_FAILED, EXIT_OK, Command, Invocation
+from floe_registry.cli.command import require_capability as _require
 from floe_registry.cli.tables import render_table
 
 if TYPE_CHECKING:
-    from floe_orchestration_core.plugin_metadata import Capability
     from floe_orchestration_core.runtime import ProductWorkspace, RunSummary, RuntimeStatus
     from floe_registry.platform import Platform
 
@@ -56,22 +55,6 @@ def _progress(invocation: Invocation) -> Any:
         invocation.stderr.flush()
 
     return say
-
-
-def _require(platform: Platform, capability: Capability, command: str) -> None:
-    from floe_registry.errors import MissingCapabilityError
-
-    orchestrator = platform.orchestrator
-    if not orchestrator.supports(capability):
-        name = type(orchestrator).metadata.name
-        declared = ", ".join(sorted(c.value for c in orchestrator.capabilities)) or "none"
-        raise MissingCapabilityError(
-            f"'floe {command}' needs the {capability.value} capability, and the product's "
-            f"orchestrator '{name}' does not provide {capability.value} (it declares: "
-            f"{declared}); select an orchestrator that does in manifest.yaml",
-            plugin=name,
-            capability=capability.value,
-        )
 
 
 def _json_ready(value: Any) -> Any:
@@ -121,7 +104,9 @@ def _run_up(invocation: Invocation) -> int:
         ready_timeout_s=args.ready_timeout,
     )
     # Fail fast (a taken port, a product already up) before dbt parse and compile.
-    located, located_platform = locate_product(args.product_dir, manifest=args.manifest)
+    located, located_platform = locate_product(
+        args.product_dir, manifest=args.manifest, command="up"
+    )
     with located_platform:
         _require(located_platform, Capability.LOCAL_RUNTIME, "up")
         located_platform.orchestrator.local_runtime().preflight(located, options)
@@ -210,7 +195,9 @@ def _run_run(invocation: Invocation) -> int:
     # In the product folder, as the services' code server is: relative paths of
     # manifest.yaml (a lineage file, say) mean the same for in-process runs.
     with contextlib.chdir(product_dir) if product_dir.is_dir() else contextlib.nullcontext():
-        workspace, platform = prepare_product(product_dir, manifest=manifest, progress=progress)
+        workspace, platform = prepare_product(
+            product_dir, manifest=manifest, progress=progress, command="run"
+        )
         with platform:
             _require(platform, Capability.RUN_LAUNCHER, "run")
             launcher = platform.orchestrator.run_launcher()
@@ -288,21 +275,22 @@ def _status_text(status: RuntimeStatus) -> str:
     return "\n\n".join(parts)
 
 
-def _located(invocation: Invocation) -> tuple[ProductWorkspace, Platform]:
+def _located(invocation: Invocation, command: str) -> tuple[ProductWorkspace, Platform]:
     from floe_registry.product_workspace import locate_product
 
-    return locate_product(invocation.args.product_dir, manifest=invocation.args.manifest)
+    args = invocation.args
+    return locate_product(args.product_dir, manifest=args.manifest, command=command)
 
 
 def _run_status(invocation: Invocation) -> int:
     from floe_orchestration_core.plugin_metadata import Capability
 
-    workspace, platform = _located(invocation)
+    workspace, platform = _located(invocation, "status")
     with platform:
         _require(platform, Capability.LOCAL_RUNTIME, "status")
         status = platform.orchestrator.local_runtime().status(workspace)
     data = {**_json_ready(status), "running": status.running}
-    invocation.emit(_status_text(status), json.loads(json.dumps(data, default=str)))
+    invocation.emit(_status_text(status), data)
     return EXIT_OK
 
 
@@ -321,7 +309,7 @@ def _configure_down(parser: argparse.ArgumentParser) -> None:
 def _run_down(invocation: Invocation) -> int:
     from floe_orchestration_core.plugin_metadata import Capability
 
-    workspace, platform = _located(invocation)
+    workspace, platform = _located(invocation, "down")
     with platform:
         _require(platform, Capability.LOCAL_RUNTIME, "down")
         report = platform.orchestrator.local_runtime().stop(
