@@ -20,12 +20,9 @@ Existing ``floe.yaml`` or ``manifest.yaml`` files are never overwritten without 
 ``$DBT_PROFILES_DIR``, else ``profiles.yml`` in the project folder, else ``~/.dbt``. The
 profile is the one ``dbt_project.yml`` names (``profile:``).
 
-**Reading, not rendering.** ``profiles.yml`` is read with the core's safe YAML loader; only
-what lists the targets is looked at (``target`` and each output's ``type``), and the only
-Jinja understood there is a whole value ``{{ env_var('NAME') }}`` or
-``{{ env_var('NAME', 'default') }}``. Any other template in those two places is an
-:class:`InitError` naming the field; credentials and every other setting are never read.
-Rendering a whole profile the way dbt does is the profile reader's job, not this module's.
+**Only what lists the targets is read**: ``target`` and each output's ``type``, rendered by the
+core's profile reader (:mod:`floe_orchestration_core.dbt_profiles`, dbt's ``env_var`` and
+filters included); credentials and every other setting are never read.
 """
 
 from __future__ import annotations
@@ -39,7 +36,8 @@ from typing import Any, Literal
 import attrs
 import yaml
 
-from floe_orchestration_core.errors import CompileError, FloeError
+from floe_orchestration_core.dbt_profiles.reading import PROFILES_FILE, DbtProfile, profiles_file
+from floe_orchestration_core.errors import CompileError, DbtProfileError, FloeError
 from floe_orchestration_core.safe_yaml import load_yaml_mapping, read_bounded
 from floe_registry.platform_manifest import DEFAULT_MANIFEST_NAME, PlatformManifest
 
@@ -54,10 +52,6 @@ __all__ = [
 
 PRODUCT_FILE = "floe.yaml"
 GITIGNORE_ENTRY = ".floe/"
-_PROFILES_FILE = "profiles.yml"
-_ENV_VAR = re.compile(
-    r"""^\{\{\s*env_var\(\s*(['"])(?P<name>[^'"]+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)\s*\}\}$"""
-)
 _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
 _NOT_PRODUCT_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -109,75 +103,52 @@ def _read_yaml(path: Path, what: str) -> dict[str, Any]:
         raise InitError(str(exc)) from exc
 
 
-def _rendered(value: object, where: str) -> str:
-    """``value`` as text, with a whole ``{{ env_var(...) }}`` read from the environment."""
-    if not isinstance(value, str):
-        raise InitError(f"{where} must be text, got {value!r}")
-    if "{{" not in value and "{%" not in value:
-        return value
-    match = _ENV_VAR.match(value.strip())
-    if match is None:
-        raise InitError(
-            f"{where} is the Jinja template {value!r}, which floe init does not render (it "
-            "reads only env_var('NAME'[, 'default'])); write the value in profiles.yml or "
-            "write floe.yaml's compute section yourself"
-        )
-    found = os.environ.get(match.group("name"), match.group("default"))
-    if found is None:
-        raise InitError(
-            f"{where} reads the environment variable {match.group('name')}, which is not set "
-            "and has no default; set it and run floe init again"
-        )
-    return found
-
-
-def _profiles_path(
-    project_dir: Path, profiles_dir: str | Path | None
-) -> tuple[Path, Literal["option", "environment", "project", "home"]]:
+def _found_by(
+    project_dir: Path, profiles_dir: Path | None
+) -> Literal["option", "environment", "project", "home"]:
     if profiles_dir is not None:
-        return Path(profiles_dir).expanduser().resolve() / _PROFILES_FILE, "option"
-    from_environment = os.environ.get("DBT_PROFILES_DIR")
-    if from_environment:
-        return Path(from_environment).expanduser().resolve() / _PROFILES_FILE, "environment"
-    beside = project_dir / _PROFILES_FILE
-    if beside.is_file():
-        return beside, "project"
-    return Path.home() / ".dbt" / _PROFILES_FILE, "home"
+        return "option"
+    if os.environ.get("DBT_PROFILES_DIR"):
+        return "environment"
+    return "project" if (project_dir / PROFILES_FILE).is_file() else "home"
 
 
 def read_profile_targets(
     project_dir: Path, profile: str, profiles_dir: str | Path | None = None
 ) -> ProfileTargets:
-    """The targets of ``profile`` and their adapter types (see the module docstring)."""
-    path, found_by = _profiles_path(project_dir, profiles_dir)
-    profiles = _read_yaml(path, _PROFILES_FILE)
-    entry = profiles.get(profile)
-    if not isinstance(entry, Mapping):
-        known = ", ".join(sorted(k for k in profiles if k != "config")) or "none"
-        raise InitError(
-            f"{path}: no profile '{profile}' (dbt_project.yml's 'profile'); profiles here: {known}"
-        )
-    outputs = entry.get("outputs")
-    if not isinstance(outputs, Mapping) or not outputs:
-        raise InitError(f"{path}: profile '{profile}' has no outputs (its dbt targets)")
-    types: dict[str, str] = {}
-    for name, output in outputs.items():
-        where = f"{path}: {profile}.outputs.{name}.type"
-        if not isinstance(output, Mapping) or "type" not in output:
-            raise InitError(f"{where} is missing; each dbt target names its adapter type")
-        types[str(name)] = _rendered(output["type"], where)
-    default = (
-        _rendered(entry["target"], f"{path}: {profile}.target")
-        if "target" in entry
-        else next(iter(types))
-    )
+    """The targets of ``profile`` and their adapter types, read and rendered by the core's
+    profile reader (:mod:`floe_orchestration_core.dbt_profiles`) the way dbt reads them."""
+    folder = Path(profiles_dir).expanduser().resolve() if profiles_dir is not None else None
+    path = profiles_file(project_dir, folder, os.environ)
+    try:
+        profiles = _read_yaml(path, PROFILES_FILE)
+        entry = profiles.get(profile)
+        if not isinstance(entry, Mapping):
+            known = ", ".join(sorted(k for k in profiles if k != "config"))
+            raise InitError(
+                f"{path}: no profile '{profile}' (dbt_project.yml's 'profile'); profiles here: "
+                f"{known or 'none'}"
+            )
+        read = DbtProfile(file=path, name=profile, raw=dict(entry), environment=os.environ)
+        if not read.target_names:
+            raise InitError(f"{path}: profile '{profile}' has no outputs (its dbt targets)")
+        types = {name: read.target(name).type for name in read.target_names}
+        # dbt falls back to a target named "default"; a new product takes the first output.
+        explicit = "target" in entry or os.environ.get("DBT_TARGET")
+        default = read.default_target if explicit else read.target_names[0]
+    except DbtProfileError as exc:
+        raise InitError(str(exc)) from exc
     if default not in types:
         raise InitError(
             f"{path}: {profile}.target is '{default}', which is not one of its outputs "
             f"({', '.join(types)})"
         )
     return ProfileTargets(
-        profile=profile, path=path, types=types, default=default, found_by=found_by
+        profile=profile,
+        path=path,
+        types=types,
+        default=default,
+        found_by=_found_by(project_dir, folder),
     )
 
 
