@@ -67,31 +67,27 @@ from floe_orchestration_core.artifacts import (
     CompiledArtifacts,
     FileArrivalSensor,
     PythonAssetConfig,
-    TransformConfig,
     format_pydantic_errors,
 )
 from floe_orchestration_core.compile.manifest import parse_manifest, read_manifest_file
-from floe_orchestration_core.compile.manifest_records import ColumnRecord, DbtManifest, NodeRecord
+from floe_orchestration_core.compile.manifest_records import DbtManifest
 from floe_orchestration_core.compile.product import (
     FloeProductSpec,
     load_product_spec,
     read_product_spec_file,
 )
 from floe_orchestration_core.compile.product_selections import apply_product_spec
-from floe_orchestration_core.compile.quality_checks import attach_quality_checks
-from floe_orchestration_core.errors import CompileError, ProductSpecError
+from floe_orchestration_core.compile.record_mapping import RecordMapper, transform_name
+from floe_orchestration_core.errors import (
+    CompileError,
+    ProductSpecError,
+)
 from floe_orchestration_core.gc_pause import paused_gc
 
 __all__ = ["compile_artifacts", "transform_name"]
 
-_DEFAULT_MATERIALIZATION = {"seed": "seed", "snapshot": "snapshot", "model": "view"}
 _NOT_PRODUCT_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]")
-
-
-def transform_name(node: NodeRecord) -> str:
-    """A transform's name: the node's name, ``name_v<version>`` for versioned models."""
-    return node.name if node.version is None else f"{node.name}_v{node.version}"
 
 
 def _canonical_json(value: Any) -> bytes:
@@ -143,137 +139,6 @@ def _rebased_asset(asset: PythonAssetConfig, folder: Path | None) -> dict[str, A
     data["inputs"] = [_relative_to(folder, path) for path in asset.inputs]
     data["outputs"] = [_relative_to(folder, path) for path in asset.outputs]
     return data
-
-
-# Manifest records → artifact fields --------------------------------------------------------
-_SOURCE_FIELDS = (
-    *("unique_id", "source_name", "name", "package_name", "database", "schema"),
-    *("identifier", "loader", "description", "tags", "meta"),
-)
-_EXPOSURE_FIELDS = ("name", "unique_id", "type", "owner", "url", "description")
-
-
-def _columns(columns: tuple[ColumnRecord, ...]) -> list[dict[str, Any]]:
-    return [
-        {"name": c.name, "data_type": c.data_type, "description": c.description} for c in columns
-    ]
-
-
-class _Mapper:
-    """Maps manifest records to artifact fields (rules in the module docstring), collecting
-    every problem in :attr:`problems` so that one error lists them all."""
-
-    def __init__(self, manifest: DbtManifest) -> None:
-        self.manifest = manifest
-        self.problems: list[str] = []
-        self.names = self._unique(
-            {n.unique_id: transform_name(n) for n in manifest.nodes}, "transform"
-        )
-        self.keys = self._unique({s.unique_id: s.key for s in manifest.sources}, "source")
-
-    def _unique(self, labels: dict[str, str], kind: str) -> dict[str, str]:
-        first: dict[str, str] = {}
-        for uid, label in labels.items():
-            owner = first.setdefault(label, uid)
-            if owner != uid:
-                self.problems.append(
-                    f"'{owner}' and '{uid}' are both {kind} '{label}'; rename (or disable) one: "
-                    f"floe never renames, and every {kind} name must be unique"
-                )
-        return labels
-
-    def dependencies(
-        self, owner: str, depends_on: tuple[str, ...], *, drop_disabled: bool = False
-    ) -> tuple[list[str], list[str]]:
-        """(transform names, source keys) ``owner`` reads; problems for lost edges."""
-        transforms: dict[str, None] = {}
-        sources: dict[str, None] = {}
-        for dep in depends_on:
-            if dep in self.names:
-                transforms[self.names[dep]] = None
-            elif dep in self.keys:
-                sources[self.keys[dep]] = None
-            elif dep in self.manifest.disabled_ids:
-                if not drop_disabled:
-                    self.problems.append(
-                        f"'{owner}' depends on '{dep}', which is disabled; enable it or remove "
-                        "the reference (dbt refuses such a project: the manifest is inconsistent)"
-                    )
-            elif dep not in self.manifest.other_ids:
-                self.problems.append(
-                    f"'{owner}' depends on '{dep}', which is not in the manifest; re-generate "
-                    "the manifest with 'dbt parse'"
-                )
-        return list(transforms), list(sources)
-
-    def quality_checks(self) -> dict[str, list[dict[str, Any]]]:
-        """QualityCheck fields by the unique_id of the transform or source they belong to."""
-        return attach_quality_checks(
-            self.manifest,
-            transforms=self.names,
-            sources=self.keys,
-            check_dependencies=lambda test: self.dependencies(
-                test.unique_id, test.depends_on, drop_disabled=True
-            ),
-            problems=self.problems,
-        )
-
-    def transforms(
-        self, checks: Mapping[str, list[dict[str, Any]]], default_compute: str
-    ) -> list[TransformConfig]:
-        transforms: list[TransformConfig] = []
-        for node in self.manifest.nodes:
-            depends, source_deps = self.dependencies(node.unique_id, node.depends_on)
-            fields = {
-                "name": self.names[node.unique_id],
-                "unique_id": node.unique_id,
-                "resource_type": node.resource_type,
-                "package_name": node.package_name,
-                "path": node.path,
-                "database": node.database,
-                "schema": node.schema,
-                "alias": node.alias,
-                "materialization": node.materialized
-                or _DEFAULT_MATERIALIZATION[node.resource_type],
-                "language": (node.language or "sql").lower(),
-                "version": node.version,
-                "depends_on": depends,
-                "source_dependencies": source_deps,
-                "compute": default_compute,
-                "tags": node.tags,
-                "meta": node.meta,
-                "description": node.description,
-                "owners": node.owners,
-                "columns": _columns(node.columns),
-                "quality_checks": checks.get(node.unique_id, ()),
-            }
-            try:
-                transforms.append(TransformConfig.model_validate(fields))
-            except PydanticValidationError as exc:
-                self.problems.extend(
-                    f"node '{node.unique_id}': {path}: {message}"
-                    for path, message in format_pydantic_errors(exc)
-                )
-        return transforms
-
-    def sources(self, checks: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-        return [
-            {
-                **{field: getattr(s, field) for field in _SOURCE_FIELDS},
-                "key": s.key,
-                "columns": _columns(s.columns),
-                "quality_checks": checks.get(s.unique_id, ()),
-            }
-            for s in self.manifest.sources
-        ]
-
-    def exposures(self) -> list[dict[str, Any]]:
-        exposures: list[dict[str, Any]] = []
-        for e in self.manifest.exposures:
-            depends, source_deps = self.dependencies(e.unique_id, e.depends_on)
-            fields = {field: getattr(e, field) for field in _EXPOSURE_FIELDS}
-            exposures.append({**fields, "depends_on": depends, "source_dependencies": source_deps})
-        return exposures
 
 
 # Product settings -----------------------------------------------------------------------------
@@ -351,13 +216,13 @@ def _compile(
     dbt_target = target if target is not None else spec.dbt.target
     compute_targets, default_compute = _compute_targets(spec, parsed, dbt_target)
 
-    mapper = _Mapper(parsed)
+    mapper = RecordMapper(parsed)
     checks = mapper.quality_checks()
+    mapper.raise_problems()
+    mapper.refuse_cycles()
     transforms = mapper.transforms(checks, default_compute)
     sources, exposures = mapper.sources(checks), mapper.exposures()
-    if mapper.problems:
-        listing = "\n".join(f"  {problem}" for problem in mapper.problems)
-        raise CompileError(f"{parsed.origin}: {len(mapper.problems)} problem(s):\n{listing}")
+    mapper.raise_problems()
 
     selected = apply_product_spec(spec, transforms, spec_origin)
 
