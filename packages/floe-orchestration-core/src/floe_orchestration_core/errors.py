@@ -66,13 +66,11 @@ _QUOTE_LIMIT = 80
 
 
 def quoted(text: str, limit: int = _QUOTE_LIMIT) -> str:
-    """``text`` between single quotes, safe to print in a message: characters that are not
-    printable (a newline, a bidirectional override, ...) are escaped as ``\\uXXXX`` and a text
-    longer than ``limit`` is cut (``'orders'``; a newline inside shows as ``'a\\u000ab'``)."""
-    shown = text if len(text) <= limit else text[: limit - 1] + "\u2026"
-    if not shown.isprintable():
-        shown = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in shown)
-    return f"'{shown}'"
+    """``text`` quoted as Python's ``repr`` quotes it, safe to print in a message: characters
+    that are not printable (a newline, a bidirectional override, ...) are escaped, a quote
+    inside picks the other quote, and a text longer than ``limit`` is cut with ``…``
+    (``'orders'``, ``'a\\nb'``, ``"o'brien"``)."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "\u2026")
 
 
 class FloeError(Exception):
