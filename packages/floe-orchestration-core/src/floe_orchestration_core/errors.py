@@ -187,11 +187,19 @@ class UnknownDependencyError(ValidationError):
 class InvalidNameError(ValidationError):
     """Names of the artifacts the selected orchestrator cannot carry (a model whose asset key
     Dagster refuses, ...). ``problems`` holds one sentence per name, naming the model and the
-    rule; ``names`` the offending names in the same order."""
+    rule; ``names`` the offending names and ``unique_ids`` their dbt unique_ids ("" when none)
+    in the same order."""
 
-    def __init__(self, message: str, problems: Sequence[str], names: Sequence[str]) -> None:
+    def __init__(
+        self,
+        message: str,
+        problems: Sequence[str],
+        names: Sequence[str],
+        unique_ids: Sequence[str] = (),
+    ) -> None:
         super().__init__(message, problems)
         self.names: tuple[str, ...] = tuple(names)
+        self.unique_ids: tuple[str, ...] = tuple(unique_ids) or ("",) * len(self.names)
 
 
 class SelectionError(FloeError, ValueError):

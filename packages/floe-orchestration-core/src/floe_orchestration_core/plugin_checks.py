@@ -119,6 +119,7 @@ class DefinitionChecks:
                 f"{len(problems)} name(s) the orchestrator '{self.name}' cannot carry:\n{listing}",
                 sentences,
                 [problem.name for problem in problems],
+                [problem.unique_id for problem in problems],
             )
 
     def load_definitions(self, artifacts: CompiledArtifacts | Mapping[str, Any]) -> Any:
