@@ -243,7 +243,7 @@ def test_unsupported_schema_version_is_refused_naming_it_and_the_range(version: 
 def test_missing_schema_version_is_refused() -> None:
     data = _raw("v12")
     del data["metadata"]["dbt_schema_version"]
-    with pytest.raises(CompileError, match="dbt_schema_version is missing"):
+    with pytest.raises(InvalidManifestError, match=r"metadata\.dbt_schema_version: missing"):
         parse_manifest(data)
 
 

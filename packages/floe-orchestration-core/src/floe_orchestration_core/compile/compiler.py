@@ -105,7 +105,8 @@ def _read_manifest(
         raw, data = read_manifest_file(manifest)
         path = Path(manifest)
         folder = path.parent.parent if path.parent.name == "target" else path.parent
-        return parse_manifest(data, origin=str(manifest)), raw, str(manifest), str(folder)
+        parsed = parse_manifest(data, origin=str(manifest), decoded=True)
+        return parsed, raw, str(manifest), str(folder)
     if not isinstance(manifest, Mapping):
         raise CompileError(
             f"manifest: expected a path to manifest.json or a decoded mapping, got "

@@ -99,7 +99,11 @@ from pathlib import Path
 from typing import Any
 
 from floe_orchestration_core.compile.manifest_fields import MISSING, FieldError, Fields, describe
-from floe_orchestration_core.compile.manifest_json import json_path, read_manifest_file
+from floe_orchestration_core.compile.manifest_json import (
+    check_nesting,
+    json_path,
+    read_manifest_file,
+)
 from floe_orchestration_core.compile.manifest_nodes import (
     exposure_record,
     node_config,
@@ -117,7 +121,6 @@ from floe_orchestration_core.compile.manifest_records import (
     TestRecord,
 )
 from floe_orchestration_core.errors import (
-    CompileError,
     DuplicateUniqueIdError,
     InvalidManifestError,
     quoted,
@@ -220,18 +223,32 @@ def _group_owners(root: Fields) -> dict[str, tuple[str, ...]]:
     return owners
 
 
+def _refused(origin: str, path: str, expected: str, message: str) -> InvalidManifestError:
+    return InvalidManifestError(
+        f"{origin}: {path}: {message}", file=origin, path=path, expected=expected
+    )
+
+
 def _schema_version(metadata: Fields, origin: str) -> str:
+    path = "metadata.dbt_schema_version"
+    expected = f"a dbt manifest schema URL of {_SUPPORTED_RANGE}"
     raw = metadata.data.get("dbt_schema_version")
     if not isinstance(raw, str) or not raw:
-        raise CompileError(
-            f"{origin}: metadata.dbt_schema_version is missing; floe reads dbt manifests "
-            f"{_SUPPORTED_RANGE}. Is this a dbt manifest.json (target/manifest.json)?"
+        raise _refused(
+            origin,
+            path,
+            expected,
+            f"missing; floe reads dbt manifests {_SUPPORTED_RANGE}. Is this a dbt "
+            "manifest.json (target/manifest.json)?",
         )
     match = _VERSION_PATTERN.search(raw.strip())
     if match is None:
-        raise CompileError(
-            f"{origin}: metadata.dbt_schema_version {quoted(raw)} is not a dbt manifest schema "
-            f"(expected e.g. 'https://schemas.getdbt.com/dbt/manifest/v12.json')"
+        raise _refused(
+            origin,
+            path,
+            expected,
+            f"{quoted(raw)} is not a dbt manifest schema (expected e.g. "
+            "'https://schemas.getdbt.com/dbt/manifest/v12.json')",
         )
     version = f"v{int(match.group(1) or match.group(2))}"
     if version not in SUPPORTED_SCHEMA_VERSIONS:
@@ -240,9 +257,11 @@ def _schema_version(metadata: Fields, origin: str) -> str:
             if int(version[1:]) < 4
             else "upgrade floe-orchestration-core, or generate it with dbt <= 1.10"
         )
-        raise CompileError(
-            f"{origin}: manifest schema {version} is not supported; floe reads "
-            f"{_SUPPORTED_RANGE}: {advice}"
+        raise _refused(
+            origin,
+            path,
+            expected,
+            f"manifest schema {version} is not supported; floe reads {_SUPPORTED_RANGE}: {advice}",
         )
     return version
 
@@ -259,9 +278,12 @@ def _root_project(metadata: Fields, package_counts: Counter[str], origin: str) -
     if package_counts:
         top = max(package_counts.values())
         return min(package for package, count in package_counts.items() if count == top)
-    raise CompileError(
-        f"{origin}: cannot tell the dbt project's name: metadata.project_name is missing and "
-        "the manifest has no nodes; generate the manifest with 'dbt parse' in the project"
+    raise _refused(
+        origin,
+        "metadata.project_name",
+        "the dbt project's name",
+        "cannot tell the dbt project's name: metadata.project_name is missing and the "
+        "manifest has no nodes; generate the manifest with 'dbt parse' in the project",
     )
 
 
@@ -282,10 +304,14 @@ def _refuse_shared_ids(sections: Mapping[str, list[tuple[str, Fields]]], origin:
 
 
 # Entry points ---------------------------------------------------------------------------------
-def parse_manifest(data: Mapping[str, Any], *, origin: str = "manifest.json") -> DbtManifest:
+def parse_manifest(
+    data: Mapping[str, Any], *, origin: str = "manifest.json", decoded: bool = False
+) -> DbtManifest:
     """Normalise an already-decoded manifest; ``origin`` names it in error messages.
 
-    Raises :class:`InvalidManifestError` at the first field that is not what dbt writes.
+    Raises :class:`InvalidManifestError` at the first field that is not what dbt writes, or
+    when ``data`` nests deeper than the limit (checked unless ``decoded`` says
+    :func:`~floe_orchestration_core.compile.manifest_json.decode_manifest` did already).
     """
     if type(data) is not dict:
         if not isinstance(data, Mapping):
@@ -296,6 +322,8 @@ def parse_manifest(data: Mapping[str, Any], *, origin: str = "manifest.json") ->
                 expected="a JSON object",
             )
         data = dict(data)
+    if not decoded:
+        check_nesting(data, origin)
     try:
         return _parse(Fields(data, ()), origin)
     except FieldError as exc:
@@ -375,5 +403,5 @@ def load_manifest(source: str | Path | Mapping[str, Any]) -> DbtManifest:
     """Read a manifest from a file path (str or Path) or an already-decoded mapping."""
     if isinstance(source, str | Path):
         _, data = read_manifest_file(source)
-        return parse_manifest(data, origin=str(source))
+        return parse_manifest(data, origin=str(source), decoded=True)
     return parse_manifest(source)

@@ -39,6 +39,7 @@ __all__ = [
     "MAX_MANIFEST_BYTES",
     "MAX_NESTING_DEPTH",
     "UNIQUE_ID_SECTIONS",
+    "check_nesting",
     "decode_manifest",
     "json_path",
     "read_manifest_file",
@@ -182,6 +183,14 @@ def decode_manifest(raw: bytes, file: str = "manifest.json") -> Any:
         _refuse(file, (), "JSON numbers", f"{exc} is not a JSON number; {_REGENERATE}")
     if duplicates:
         _refuse_duplicate(data, duplicates[0], file)
+    check_nesting(data, file)
+    return data
+
+
+def check_nesting(data: Any, file: str = "manifest.json") -> None:
+    """Refuse ``data`` (decoded JSON) nested deeper than :data:`MAX_NESTING_DEPTH` levels,
+    naming the JSON path where the limit is passed. :func:`decode_manifest` calls it; a
+    caller giving an already-decoded manifest calls it before reading the manifest."""
     too_deep = _first_too_deep(data)
     if too_deep is not None:
         _refuse(
@@ -191,7 +200,6 @@ def decode_manifest(raw: bytes, file: str = "manifest.json") -> Any:
             f"nested deeper than the {MAX_NESTING_DEPTH}-level limit (objects and arrays); "
             "dbt's manifests nest fewer than 10 levels",
         )
-    return data
 
 
 def _refuse_duplicate(data: Any, duplicate: tuple[dict[str, Any], str], file: str) -> NoReturn:
