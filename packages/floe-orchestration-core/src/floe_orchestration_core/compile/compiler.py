@@ -2,7 +2,8 @@
 
 Entry point: :func:`compile_artifacts`. It reads JSON only and never imports dbt. Reading the
 manifest is :mod:`floe_orchestration_core.compile.manifest`; reading ``floe.yaml`` is
-:mod:`floe_orchestration_core.compile.product`. This module holds the mapping rules:
+:mod:`floe_orchestration_core.compile.product`. This module holds the mapping rules (applied by
+:mod:`~floe_orchestration_core.compile.record_mapping`):
 
 **What becomes what**
 
@@ -17,14 +18,19 @@ manifest is :mod:`floe_orchestration_core.compile.manifest`; reading ``floe.yaml
 - Disabled resources (the manifest's ``disabled`` section, or ``config.enabled: false``) are
   excluded. dbt itself refuses to parse a project in which an enabled node depends on a disabled
   or missing one (checked on every manifest of the corpus: none has such an edge), so such an
-  edge means an edited or inconsistent manifest: compiling fails with a CompileError naming both
-  nodes rather than losing the edge.
+  edge means an edited or inconsistent manifest: compiling fails with an InvalidManifestError
+  naming both nodes (and the edge's JSON path) rather than losing the edge. Transforms that
+  depend on each other in a cycle (a self-dependency included) are a ManifestCycleError naming
+  the models, as dbt refuses them too.
+- What is deliberately not carried is listed in ``docs/reference/compiled-artifacts.md``
+  ("What the compiler does not carry"); a field that is read but malformed is refused
+  (:mod:`~floe_orchestration_core.compile.manifest`), never read as "not set".
 
 **Transforms**
 
 - ``name`` is the node's name; a versioned model (``version`` set) is ``f"{name}_v{version}"``,
   dbt's default relation alias for versions. Two enabled transforms with one name (or two sources
-  with one key) are a CompileError naming both unique_ids; nothing is renamed.
+  with one key) are an InvalidManifestError naming both unique_ids; nothing is renamed.
 - ``materialization`` = ``config.materialized``, else ``seed`` for seeds, ``snapshot`` for
   snapshots, ``view`` for models. ``language`` = the node's language, else ``sql``.
 - ``depends_on`` = names of the upstream transforms, ``source_dependencies`` = keys of the

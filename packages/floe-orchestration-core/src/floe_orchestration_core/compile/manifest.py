@@ -62,9 +62,9 @@ exposure                   ``name``, ``type`` strings; ``depends_on.nodes`` requ
 
 **Names**: a transform's, test's, exposure's or source's name (and a source's
 ``source_name``) holds no whitespace, control character, ``/`` or ``\\``: dbt's selectors
-split on whitespace (dbt itself refuses spaces in resource names since 1.10) and names come
-from file names. Other characters (quotes, dots, emoji) are the orchestrator's to judge
-(:meth:`OrchestratorPlugin.check_names`).
+split on whitespace (dbt itself refuses spaces in resource names, behind a flag newer
+releases turn on) and names come from file names. Other characters (quotes, dots, emoji) are
+the orchestrator's to judge (:meth:`OrchestratorPlugin.check_names`; decision 8).
 
 **Root project**: ``metadata.project_name`` (v10+ and Fusion) when present; else the package
 whose md5 equals ``metadata.project_id`` (dbt sets project_id to md5 of the project name);
