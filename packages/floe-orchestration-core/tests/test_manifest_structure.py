@@ -417,3 +417,52 @@ def test_quoted_text_is_safe_to_print() -> None:
     assert quoted("a\nb") == "'a\\nb'"
     assert quoted("a\u202eb") == "'a\\u202eb'"
     assert quoted("x" * 100).endswith("\u2026'")
+
+
+# Details of what is read ---------------------------------------------------------------------
+def test_a_language_dbt_does_not_run_is_refused_at_the_nodes_path() -> None:
+    refusal = _refusal(_set(_raw(), ("nodes", MODEL, "language"), "java"))
+    assert refusal.path == f'nodes["{MODEL}"].language'
+
+
+def test_disabled_sources_and_exposures_are_left_out_and_remembered() -> None:
+    data = _set(_raw(), ("sources", SOURCE, "config"), {"enabled": False})
+    data = _set(data, ("exposures", EXPOSURE, "config"), {"enabled": False})
+    manifest = parse_manifest(data)
+    assert manifest.sources == ()
+    assert manifest.exposures == ()
+    assert {SOURCE, EXPOSURE} <= manifest.disabled_ids
+
+
+@pytest.mark.parametrize(
+    ("owner", "expected"),
+    [("data@shop.example", "data@shop.example"), ({"name": "Data team"}, "Data team"), ({}, "")],
+)
+def test_an_exposure_owner_is_a_string_an_email_or_a_name(owner: Any, expected: str) -> None:
+    manifest = parse_manifest(_set(_raw(), ("exposures", EXPOSURE, "owner"), owner))
+    assert manifest.exposures[0].owner == expected
+
+
+def test_a_column_without_a_name_is_refused_in_a_list_and_named_by_its_key_in_an_object() -> None:
+    refusal = _refusal(_set(_raw(), ("nodes", MODEL, "columns"), [{"data_type": "int"}]))
+    assert refusal.path == f'nodes["{MODEL}"].columns[0].name'
+    artifacts = compile_artifacts(
+        _set(_raw(), ("nodes", MODEL, "columns"), {"id": {"data_type": "int"}}), compiled_at=WHEN
+    )
+    transform = next(t for t in artifacts.transforms if t.unique_id == MODEL)
+    assert [c.name for c in transform.columns] == ["id"]
+
+
+def test_an_empty_package_name_falls_back_to_the_unique_ids_package() -> None:
+    data = _raw()
+    for node in data["nodes"].values():
+        node["package_name"] = ""
+    del data["metadata"]["project_name"]
+    data["metadata"]["project_id"] = None
+    assert parse_manifest(data).project_name == "shop"
+
+
+def test_a_top_level_that_is_a_mapping_but_not_a_dict_is_read() -> None:
+    from types import MappingProxyType
+
+    assert parse_manifest(MappingProxyType(_raw())).project_name == "shop"
