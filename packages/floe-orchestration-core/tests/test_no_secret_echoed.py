@@ -78,9 +78,9 @@ def test_a_literal_password_is_refused_with_the_fix(tmp_path: Path) -> None:
     assert raised.value.problems == (
         (
             "compute.targets.duckdb.properties.password",
-            "a secret must not be written in floe.yaml (the compiled artifacts, and anything "
-            "that prints them, would hold it); put it in an environment variable and give "
-            "the variable's name instead, e.g. password_env: WAREHOUSE_PASSWORD",
+            "a secret must not be written in floe.yaml (it is committed, shared, and copied "
+            "into what floe writes); put it in an environment variable and give the "
+            "variable's name instead, e.g. password_env: WAREHOUSE_PASSWORD",
         ),
     )
 

@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-__all__ = ["EnvironmentSecrets", "MissingVariable", "literal_secrets"]
+__all__ = ["EnvironmentSecrets", "MissingVariable", "literal_secrets", "refuse_literal_secrets"]
 
 #: Keys whose value is a secret: the last word (``_``, ``-`` or ``.`` separate words) is one of
 #: these. ``password_env`` (naming a variable) or ``token_path`` (naming a file) are not.
@@ -109,3 +109,19 @@ class EnvironmentSecrets:
     def values(self) -> frozenset[str]:
         """Every non-empty value read: the strings to redact from logs."""
         return frozenset(self._values)
+
+
+def refuse_literal_secrets(settings: object, file: str) -> None:
+    """Raise ValueError (one ``path: message`` line per secret found by
+    :func:`literal_secrets`) when ``settings``, read from ``file``, hold a secret as a value;
+    the message names the keys and the fix, never the values."""
+    found = list(literal_secrets(settings))
+    if found:
+        raise ValueError(
+            "\n".join(
+                f"{path}: a secret must not be written in {file} (it is committed, shared, and "
+                "copied into what floe writes); put it in an environment variable and give the "
+                "variable's name instead, e.g. password_env: WAREHOUSE_PASSWORD"
+                for path in found
+            )
+        )

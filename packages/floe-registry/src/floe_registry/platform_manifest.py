@@ -37,7 +37,7 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
-from floe_orchestration_core.env_secrets import literal_secrets
+from floe_orchestration_core.env_secrets import refuse_literal_secrets
 from floe_orchestration_core.errors import ProductSpecError
 from floe_orchestration_core.safe_yaml import load_yaml_mapping, read_bounded
 from floe_registry.errors import ManifestError
@@ -89,13 +89,7 @@ class ComputeTargetSpec(_Strict):
     @field_validator("properties")
     @classmethod
     def _no_literal_secret(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
-        found = list(literal_secrets(value))
-        if found:
-            raise ValueError(
-                f"a secret must not be written in manifest.yaml ({', '.join(found)}); put it in "
-                "an environment variable and give the variable's name instead, e.g. "
-                "password_env: WAREHOUSE_PASSWORD"
-            )
+        refuse_literal_secrets(value, "manifest.yaml")
         return value
 
 

@@ -8,8 +8,8 @@ its first node in manifest order, itself the first member of the cycle in that o
 self-dependency is a cycle of one.
 
 Cost: Kahn's algorithm over every edge (what is left afterwards lies on a cycle or downstream
-of one); only what is left goes through Tarjan's strongly connected components, and one cycle
-is walked inside each component.
+of one); only what is left goes through networkx's strongly connected components, and one
+cycle is walked inside each component.
 """
 
 from __future__ import annotations
@@ -44,13 +44,18 @@ def find_cycles(upstreams: Mapping[str, Sequence[str]]) -> list[list[str]]:
     if not left:
         return []
     order = {node: index for index, node in enumerate(upstreams)}
+    import networkx as nx  # only when there is a cycle to name
+
+    left_graph = nx.DiGraph()
+    left_graph.add_nodes_from(left)
+    left_graph.add_edges_from((p, n) for n in left for p in parents[n] if waiting[p] > 0)
     cycles: list[list[str]] = []
-    for component in _strongly_connected(left, parents):
-        if len(component) == 1 and component[0] not in parents[component[0]]:
+    for members in nx.strongly_connected_components(left_graph):
+        start = min(members, key=order.__getitem__)
+        if len(members) == 1 and start not in parents[start]:
             continue  # downstream of a cycle, not on one
-        members = set(component)
         walked: dict[str, int] = {}
-        node = min(component, key=order.__getitem__)
+        node = start
         while node not in walked:
             walked[node] = len(walked)
             node = min((p for p in parents[node] if p in members), key=order.__getitem__)
@@ -60,47 +65,3 @@ def find_cycles(upstreams: Mapping[str, Sequence[str]]) -> list[list[str]]:
         cycles.append(path[first:] + path[:first])
     cycles.sort(key=lambda cycle: order[cycle[0]])
     return cycles
-
-
-def _strongly_connected(nodes: list[str], parents: Mapping[str, list[str]]) -> list[list[str]]:
-    """Tarjan's strongly connected components of ``nodes`` (edges to parents among them),
-    iteratively: a long chain of models must not exhaust Python's recursion limit."""
-    among = set(nodes)
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    components: list[list[str]] = []
-    for root in nodes:
-        if root in index:
-            continue
-        work = [(root, iter([p for p in parents[root] if p in among]))]
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
-        while work:
-            node, pending = work[-1]
-            for parent in pending:
-                if parent not in index:
-                    index[parent] = low[parent] = len(index)
-                    stack.append(parent)
-                    on_stack.add(parent)
-                    work.append((parent, iter([p for p in parents[parent] if p in among])))
-                    break
-                if parent in on_stack:
-                    low[node] = min(low[node], index[parent])
-            else:
-                work.pop()
-                if work:
-                    above = work[-1][0]
-                    low[above] = min(low[above], low[node])
-                if low[node] == index[node]:
-                    component: list[str] = []
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        component.append(member)
-                        if member == node:
-                            break
-                    components.append(component)
-    return components

@@ -87,7 +87,7 @@ from floe_orchestration_core.artifacts import (
     format_pydantic_errors,
 )
 from floe_orchestration_core.artifacts.fields import Identifier, NonEmptyStr, repeated_names
-from floe_orchestration_core.env_secrets import literal_secrets
+from floe_orchestration_core.env_secrets import refuse_literal_secrets
 from floe_orchestration_core.errors import ProductSpecError
 from floe_orchestration_core.safe_yaml import load_yaml_mapping, read_bounded
 
@@ -137,17 +137,7 @@ class ComputeTargetSpec(_Spec):
     @field_validator("properties")
     @classmethod
     def _no_literal_secret(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
-        found = list(literal_secrets(value))
-        if found:
-            raise ValueError(
-                "\n".join(
-                    f"{path}: a secret must not be written in floe.yaml (the "
-                    "compiled artifacts, and anything that prints them, would hold it); put it "
-                    "in an environment variable and give the variable's name instead, e.g. "
-                    "password_env: WAREHOUSE_PASSWORD"
-                    for path in found
-                )
-            )
+        refuse_literal_secrets(value, "floe.yaml")
         return value
 
 
