@@ -81,7 +81,7 @@ class RecordMapper:
         """(transform names, source keys) ``owner`` reads; problems for lost edges."""
         transforms: dict[str, None] = {}
         sources: dict[str, None] = {}
-        where = json_path((section, owner, "depends_on", "nodes"))
+        where = (section, owner, "depends_on", "nodes")  # a JSON path, written on a problem
         for dep in depends_on:
             if dep in self.names:
                 transforms[self.names[dep]] = None
@@ -91,7 +91,7 @@ class RecordMapper:
                 if not drop_disabled:
                     self.problems.append(
                         (
-                            where,
+                            json_path(where),
                             f"{quoted(owner)} depends on {quoted(dep)}, which is disabled; "
                             "enable it or remove the reference (dbt refuses such a project: "
                             "the manifest is inconsistent)",
@@ -100,7 +100,7 @@ class RecordMapper:
             elif dep not in self.manifest.other_ids:
                 self.problems.append(
                     (
-                        where,
+                        json_path(where),
                         f"{quoted(owner)} depends on {quoted(dep)}, which is not in the "
                         "manifest; re-generate the manifest with 'dbt parse'",
                     )
