@@ -154,6 +154,7 @@ def _refusal(data: dict[str, Any]) -> InvalidManifestError:
         ),
         (("set", ("groups",), []), "groups", "an object keyed by unique_id or null"),
         (("set", ("disabled",), "x"), "disabled", "an object keyed by unique_id or null"),
+        (("set", ("disabled",), []), "disabled", "an object keyed by unique_id or null"),
         (("set", ("metadata",), None), "metadata", "an object"),
         (("set", ("metadata", "adapter_type"), 5), "metadata.adapter_type", "a string or null"),
     ],
@@ -251,11 +252,9 @@ def test_an_owner_of_another_type_stays_in_meta_and_is_no_owner() -> None:
     assert transform.meta["owner"] == {"team": "x"}
 
 
-def test_the_disabled_section_may_be_a_list_of_nodes() -> None:
-    data = _set(_raw(), ("disabled",), [{"unique_id": "model.shop.gone"}])
-    assert "model.shop.gone" in parse_manifest(data).disabled_ids
-    refusal = _refusal(_set(_raw(), ("disabled",), [3]))
-    assert refusal.path == "disabled[0]"
+def test_the_disabled_section_is_an_object_or_null_as_in_every_schema_v4_to_v12() -> None:
+    refusal = _refusal(_set(_raw(), ("disabled",), [{"unique_id": "model.shop.gone"}]))
+    assert refusal.path == "disabled"
 
 
 # Dependencies and cycles ---------------------------------------------------------------------
@@ -453,16 +452,32 @@ def test_a_column_without_a_name_is_refused_in_a_list_and_named_by_its_key_in_an
     assert [c.name for c in transform.columns] == ["id"]
 
 
-def test_an_empty_package_name_falls_back_to_the_unique_ids_package() -> None:
-    data = _raw()
-    for node in data["nodes"].values():
-        node["package_name"] = ""
-    del data["metadata"]["project_name"]
-    data["metadata"]["project_id"] = None
-    assert parse_manifest(data).project_name == "shop"
+@pytest.mark.parametrize("section", ["nodes", "sources"])
+def test_an_empty_package_name_is_refused(section: str) -> None:
+    uid = MODEL if section == "nodes" else SOURCE
+    refusal = _refusal(_set(_raw(), (section, uid, "package_name"), ""))
+    assert refusal.path == f'{section}["{uid}"].package_name'
 
 
 def test_a_top_level_that_is_a_mapping_but_not_a_dict_is_read() -> None:
     from types import MappingProxyType
 
     assert parse_manifest(MappingProxyType(_raw())).project_name == "shop"
+
+
+def test_artifacts_the_model_refuses_are_named_by_their_manifest_path() -> None:
+    # A safety net behind the reader: what the artifacts' model refuses is located in the
+    # manifest too (here a source written by hand with an empty package name).
+    from floe_orchestration_core.compile.compiler import _validate_artifacts
+
+    document = json.loads(compile_artifacts(_raw(), compiled_at=WHEN).to_json())
+    document["sources"][0]["package_name"] = ""
+    with pytest.raises(InvalidManifestError) as raised:
+        _validate_artifacts(document, "manifest.json", "floe.yaml")
+    assert raised.value.path == f'sources["{SOURCE}"].package_name'
+    document["sources"][0]["package_name"] = "shop"
+    document["dbt"]["manifest_checksum"] = "not a checksum"
+    with pytest.raises(InvalidManifestError) as raised:
+        _validate_artifacts(document, "manifest.json", "floe.yaml")
+    assert raised.value.path == "$"
+    assert "dbt.manifest_checksum" in str(raised.value)

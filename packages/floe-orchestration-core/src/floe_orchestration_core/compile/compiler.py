@@ -76,6 +76,7 @@ from floe_orchestration_core.artifacts import (
     format_pydantic_errors,
 )
 from floe_orchestration_core.compile.manifest import parse_manifest, read_manifest_file
+from floe_orchestration_core.compile.manifest_json import json_path
 from floe_orchestration_core.compile.manifest_records import DbtManifest
 from floe_orchestration_core.compile.product import (
     FloeProductSpec,
@@ -84,10 +85,7 @@ from floe_orchestration_core.compile.product import (
 )
 from floe_orchestration_core.compile.product_selections import apply_product_spec
 from floe_orchestration_core.compile.record_mapping import RecordMapper, transform_name
-from floe_orchestration_core.errors import (
-    CompileError,
-    ProductSpecError,
-)
+from floe_orchestration_core.errors import CompileError, InvalidManifestError, ProductSpecError
 from floe_orchestration_core.gc_pause import paused_gc
 
 __all__ = ["compile_artifacts", "transform_name"]
@@ -289,6 +287,22 @@ def _compile(
     return _validate_artifacts(document, parsed.origin, spec_origin)
 
 
+_MANIFEST_SECTIONS = {"transforms": "nodes", "sources": "sources", "exposures": "exposures"}
+_ARTIFACT_ITEM = re.compile(r"^(transforms|sources|exposures)\[(\d+)\](.*)$")
+
+
+def _manifest_path(path: str, document: dict[str, Any]) -> str:
+    """The manifest's JSON path of an artifacts path such as ``sources[0].package_name``
+    (``sources["source.shop.app.orders"].package_name``), else ``$``."""
+    match = _ARTIFACT_ITEM.match(path)
+    if match is None:
+        return "$"
+    section, index, rest = match.group(1), int(match.group(2)), match.group(3)
+    item = document[section][index]
+    unique_id = item["unique_id"] if isinstance(item, dict) else item.unique_id
+    return json_path((_MANIFEST_SECTIONS[section], unique_id)) + rest
+
+
 def _validate_artifacts(
     document: dict[str, Any], origin: str, spec_origin: str
 ) -> CompiledArtifacts:
@@ -305,6 +319,12 @@ def _validate_artifacts(
             raise ProductSpecError(
                 f"{spec_origin}: {len(problems)} invalid setting(s):\n{listing}", problems
             ) from exc
-        raise CompileError(
-            f"{origin}: the compiled artifacts are invalid ({len(problems)} problem(s)):\n{listing}"
+        located = [(_manifest_path(path, document), f"{path}: {m}") for path, m in problems]
+        raise InvalidManifestError(
+            f"{origin}: the compiled artifacts would be invalid ({len(problems)} problem(s)):\n"
+            + "\n".join(f"  {where}: {message}" for where, message in located),
+            file=origin,
+            path=located[0][0],
+            expected=located[0][1],
+            problems=located,
         ) from exc

@@ -51,8 +51,8 @@ exposure                   ``name``, ``type`` strings; ``depends_on.nodes`` requ
                            ``owner`` (object with opt. ``email`` — string or array — and
                            ``name``, or a string), ``url``, ``description``, ``config.enabled``
 ``groups``                 opt. object; each group: ``name`` string, opt. ``owner`` as above
-``disabled``               opt. object keyed by unique_id (or an array of nodes with
-                           ``unique_id``); only the unique_ids are read
+``disabled``               opt. object keyed by unique_id (or null); only the unique_ids
+                           are read
 ``metrics``,               opt. objects keyed by unique_id; only the unique_ids are read
 ``semantic_models``,
 ``saved_queries``,
@@ -109,7 +109,6 @@ from floe_orchestration_core.compile.manifest_nodes import (
     node_config,
     node_record,
     owner_of,
-    package_of,
     source_record,
     test_record,
 )
@@ -176,8 +175,12 @@ def _entries(root: Fields, key: str, *, required: bool) -> list[tuple[str, Field
         entry = Fields(raw, (*at, uid))
         written = raw.get("unique_id", uid)
         if written != uid:
-            raise entry.error(
-                "unique_id", f"the key {quoted(uid)}", written, "dbt keys a node by its unique_id"
+            found = quoted(written) if isinstance(written, str) else describe(written)
+            raise FieldError(
+                (*at, uid, "unique_id"),
+                f"the key {quoted(uid)}",
+                found,
+                "dbt keys a node by its unique_id",
             )
         entries.append((uid, entry))
     return entries
@@ -187,11 +190,11 @@ def _resource_type(node: Fields) -> str:
     resource_type = node.required_text("resource_type")
     if resource_type in _NODE_TYPE_SET:
         return resource_type
-    raise node.error(
-        "resource_type",
+    raise FieldError(
+        (*node.at, "resource_type"),
         f"one of {_NODE_TYPES}",
-        resource_type,
-        f"{quoted(resource_type)} is not a dbt node type this floe knows",
+        quoted(resource_type),
+        "a node type this floe does not know: was the manifest written by a newer dbt?",
     )
 
 
@@ -200,20 +203,8 @@ def _enabled(config: Fields | None) -> bool:
 
 
 def _disabled_ids(root: Fields) -> set[str]:
-    value = root.data.get("disabled")
-    if value is None:
-        return set()
-    if type(value) is dict:
-        return set(value)
-    if type(value) is list:
-        ids: set[str] = set()
-        for index, item in enumerate(value):
-            entry = Fields(item, ("disabled", index)) if type(item) is dict else None
-            if entry is None:
-                raise FieldError(("disabled", index), "an object (a dbt node)", describe(item))
-            ids.add(entry.required_text("unique_id", allow_empty=False))
-        return ids
-    raise root.error("disabled", "an object keyed by unique_id or null", value)
+    """The unique_ids of the ``disabled`` section (dbt v4-v12: an object or null)."""
+    return set(_section(root, "disabled", required=False))
 
 
 def _group_owners(root: Fields) -> dict[str, tuple[str, ...]]:
@@ -360,7 +351,7 @@ def _parse(root: Fields, origin: str) -> DbtManifest:
     package_counts: Counter[str] = Counter()
     for uid, node in sections["nodes"]:
         resource_type = _resource_type(node)
-        package_counts[node.required_text("package_name") or package_of(uid)] += 1
+        package_counts[node.required_text("package_name", allow_empty=False)] += 1
         config = node_config(node)
         if not _enabled(config):
             disabled.add(uid)
