@@ -318,7 +318,8 @@ def test_unsupported_manifest_version_names_the_file(tmp_path: Path) -> None:
     data["metadata"]["dbt_schema_version"] = "https://schemas.getdbt.com/dbt/manifest/v13.json"
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(data))
-    with pytest.raises(CompileError, match=f"^{path}: manifest schema v13 is not supported"):
+    expected = f"^{path}: metadata.dbt_schema_version: manifest schema v13 is not supported"
+    with pytest.raises(CompileError, match=expected):
         compile_artifacts(path)
 
 

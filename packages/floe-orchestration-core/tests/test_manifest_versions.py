@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from floe_orchestration_core.compile.manifest import load_manifest, parse_manifest
-from floe_orchestration_core.errors import CompileError
+from floe_orchestration_core.errors import CompileError, InvalidManifestError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHAPES = ["v4", "v5", "v7", "v10", "v12", "fusion"]
@@ -183,12 +183,12 @@ def test_fusion_v20_schema_is_read_as_v12() -> None:
     assert len(manifest.nodes) == len(load_manifest(FIXTURES / "manifest_fusion.json").nodes)
 
 
-def test_every_nested_object_may_be_null() -> None:
+def test_nulls_dbt_and_fusion_write_read_as_not_set() -> None:
     data = _raw("v12")
     for node in data["nodes"].values():
-        for key in ("config", "meta", "depends_on", "columns", "tags", "test_metadata"):
+        for key in ("config", "meta", "columns", "tags", "test_metadata", "description"):
             node[key] = None
-    for key in ("sources", "exposures", "disabled", "groups", "metrics"):
+    for key in ("disabled", "groups", "metrics", "semantic_models", "unit_tests"):
         data[key] = None
     transform_ids = [
         uid
@@ -198,9 +198,35 @@ def test_every_nested_object_may_be_null() -> None:
     manifest = parse_manifest(data)
     # legacy_orders counts as enabled again: the config that disabled it is gone
     assert [n.unique_id for n in manifest.nodes] == transform_ids
-    assert all(n.depends_on == () and n.columns == () for n in manifest.nodes)
-    assert manifest.sources == ()
+    assert all(n.columns == () and n.tags == () and n.meta == {} for n in manifest.nodes)
     assert all(t.test_name is None for t in manifest.tests)
+    # dependencies are kept: they are not null
+    assert {n.name: n.depends_on for n in manifest.nodes}["stg_orders"] == ("seed.shop.raw_orders",)
+
+
+@pytest.mark.parametrize(
+    ("where", "path"),
+    [
+        (
+            ("nodes", "model.shop.stg_orders", "depends_on"),
+            'nodes["model.shop.stg_orders"].depends_on',
+        ),
+        (("sources",), "sources"),
+        (("exposures",), "exposures"),
+        (("nodes",), "nodes"),
+    ],
+)
+def test_null_where_dbt_never_writes_one_is_refused_at_its_path(
+    where: tuple[str, ...], path: str
+) -> None:
+    data = _raw("v12")
+    parent = data
+    for key in where[:-1]:
+        parent = parent[key]
+    parent[where[-1]] = None
+    with pytest.raises(InvalidManifestError, match=re.escape(f"{path}: expected ")) as caught:
+        parse_manifest(data)
+    assert caught.value.path == path
 
 
 # Versions and errors ---------------------------------------------------------------------------
@@ -217,7 +243,7 @@ def test_unsupported_schema_version_is_refused_naming_it_and_the_range(version: 
 def test_missing_schema_version_is_refused() -> None:
     data = _raw("v12")
     del data["metadata"]["dbt_schema_version"]
-    with pytest.raises(CompileError, match="dbt_schema_version is missing"):
+    with pytest.raises(InvalidManifestError, match=r"metadata\.dbt_schema_version: missing"):
         parse_manifest(data)
 
 
@@ -229,7 +255,7 @@ def test_non_manifest_schema_url_is_refused() -> None:
 
 
 def test_top_level_list_is_refused() -> None:
-    with pytest.raises(CompileError, match="expected a JSON object at the top level, got list"):
+    with pytest.raises(CompileError, match="expected a JSON object at the top level, got an array"):
         parse_manifest([])  # type: ignore[arg-type]
 
 
@@ -248,8 +274,10 @@ def test_missing_file_says_how_to_create_it(tmp_path: Path) -> None:
 def test_node_without_a_name_is_refused_naming_it() -> None:
     data = _raw("v12")
     del data["nodes"]["model.shop.stg_orders"]["name"]
-    with pytest.raises(CompileError, match=re.escape("node 'model.shop.stg_orders' has no name")):
+    expected = 'nodes["model.shop.stg_orders"].name: expected a non-empty string, got missing'
+    with pytest.raises(InvalidManifestError, match=re.escape(expected)) as caught:
         parse_manifest(data)
+    assert caught.value.path == 'nodes["model.shop.stg_orders"].name'
 
 
 # Root project -----------------------------------------------------------------------------------
@@ -283,6 +311,9 @@ def test_project_name_in_metadata_wins() -> None:
 
 
 def test_empty_manifest_without_project_name_is_refused() -> None:
-    data = {"metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v5.json"}}
+    data = {
+        "metadata": {"dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v5.json"},
+        **{section: {} for section in ("nodes", "sources", "exposures")},
+    }
     with pytest.raises(CompileError, match="cannot tell the dbt project's name"):
         parse_manifest(data)

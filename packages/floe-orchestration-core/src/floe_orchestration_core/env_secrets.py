@@ -10,16 +10,56 @@ that needs it is built, so a missing variable is reported before any run. It rem
   anything it logs.
 
 Whether an empty variable counts as set is the caller's choice (``empty_is_unset``).
-Standard library only.
+
+:func:`literal_secrets` finds the opposite mistake in free-form settings (a compute target's
+``properties``): a secret written as a value (a key such as ``password``, ``token`` or
+``api_key``, or a URL carrying a password), so that the file's reader can refuse it naming
+the key, never the value. Standard library only.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-__all__ = ["EnvironmentSecrets", "MissingVariable"]
+__all__ = ["EnvironmentSecrets", "MissingVariable", "literal_secrets", "refuse_literal_secrets"]
+
+#: Keys whose value is a secret: the last word (``_``, ``-`` or ``.`` separate words) is one of
+#: these. ``password_env`` (naming a variable) or ``token_path`` (naming a file) are not.
+_SECRET_KEY = re.compile(
+    r"(?:^|[_.-])(?:password|passwd|pwd|secret|token|api_?key|private_?key|access_?key|"
+    r"credentials?)$",
+    re.IGNORECASE,
+)
+#: A URL with a password in it: ``postgresql://user:password@host/db``.
+_URL_WITH_PASSWORD = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:[^/@\s]+@")
+
+
+def literal_secrets(settings: object, path: str = "") -> Iterator[str]:
+    """The JSON paths (below ``path``) of secrets written as values in ``settings``.
+
+    A key naming a secret (``password``, ``db_password``, ``token``, ``api_key``, ...) holding
+    anything but null, or a string that is a URL with a password, at any depth.
+
+    >>> list(literal_secrets({"path": "a.duckdb", "password": "x", "nested": {"token": "y"}}))
+    ['password', 'nested.token']
+    >>> list(literal_secrets({"password_env": "PG_PASSWORD", "url": "postgresql://u@h/db"}))
+    []
+    """
+    if isinstance(settings, Mapping):
+        for key, value in settings.items():
+            here = f"{path}.{key}" if path else str(key)
+            if _SECRET_KEY.search(str(key)) and value is not None:
+                yield here
+            else:
+                yield from literal_secrets(value, here)
+    elif isinstance(settings, list | tuple):
+        for index, item in enumerate(settings):
+            yield from literal_secrets(item, f"{path}[{index}]")
+    elif isinstance(settings, str) and _URL_WITH_PASSWORD.match(settings):
+        yield path
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +109,19 @@ class EnvironmentSecrets:
     def values(self) -> frozenset[str]:
         """Every non-empty value read: the strings to redact from logs."""
         return frozenset(self._values)
+
+
+def refuse_literal_secrets(settings: object, file: str) -> None:
+    """Raise ValueError (one ``path: message`` line per secret found by
+    :func:`literal_secrets`) when ``settings``, read from ``file``, hold a secret as a value;
+    the message names the keys and the fix, never the values."""
+    found = list(literal_secrets(settings))
+    if found:
+        raise ValueError(
+            "\n".join(
+                f"{path}: a secret must not be written in {file} (it is committed, shared, and "
+                "copied into what floe writes); put it in an environment variable and give the "
+                "variable's name instead, e.g. password_env: WAREHOUSE_PASSWORD"
+                for path in found
+            )
+        )

@@ -8,11 +8,15 @@ Hierarchy::
     FloeError
     ├── ArtifactsError          (ValueError)  CompiledArtifacts could not be loaded/validated
     ├── CompileError            (ValueError)  a dbt manifest or floe.yaml could not be compiled
-    │   └── ProductSpecError                  floe.yaml itself is invalid
+    │   ├── ProductSpecError                  floe.yaml itself is invalid
+    │   └── InvalidManifestError              manifest.json is not what dbt writes (JSON path)
+    │       ├── DuplicateUniqueIdError        one unique_id twice
+    │       └── ManifestCycleError            transforms depend on each other in a cycle
     ├── ValidationError         (ValueError)  the transform graph is invalid
     │   ├── CycleError
     │   ├── DuplicateTransformError
-    │   └── UnknownDependencyError
+    │   ├── UnknownDependencyError
+    │   └── InvalidNameError                  a name the orchestrator cannot carry
     ├── SelectionError          (ValueError)  a dbt-style selector is malformed
     ├── SchedulingError         (ValueError)
     │   ├── InvalidCronError
@@ -41,10 +45,14 @@ __all__ = [
     "CycleError",
     "DbtProfileError",
     "DuplicateTransformError",
+    "DuplicateUniqueIdError",
     "FloeError",
     "InvalidCronError",
+    "InvalidManifestError",
+    "InvalidNameError",
     "InvalidTimezoneError",
     "LineageError",
+    "ManifestCycleError",
     "PluginError",
     "ProductSpecError",
     "ProfileVariableMissingError",
@@ -56,7 +64,19 @@ __all__ = [
     "UnknownDependencyError",
     "ValidationError",
     "WarehouseError",
+    "quoted",
 ]
+
+#: Longest piece of user text (a name, a key) quoted in a message.
+_QUOTE_LIMIT = 80
+
+
+def quoted(text: str, limit: int = _QUOTE_LIMIT) -> str:
+    """``text`` quoted as Python's ``repr`` quotes it, safe to print in a message: characters
+    that are not printable (a newline, a bidirectional override, ...) are escaped, a quote
+    inside picks the other quote, and a text longer than ``limit`` is cut with ``…``
+    (``'orders'``, ``'a\\nb'``, ``"o'brien"``)."""
+    return repr(text if len(text) <= limit else text[: limit - 1] + "\u2026")
 
 
 class FloeError(Exception):
@@ -77,6 +97,54 @@ class ArtifactsError(FloeError, ValueError):
 
 class CompileError(FloeError, ValueError):
     """A dbt manifest (or the product around it) could not be compiled into artifacts."""
+
+
+class InvalidManifestError(CompileError):
+    """A dbt ``manifest.json`` does not hold what dbt writes there (for the schema version it
+    declares), so compiling it could only give wrong artifacts.
+
+    ``file`` names the manifest, ``path`` is the JSON path of the first bad field (``$`` for
+    the whole document, e.g. ``nodes["model.shop.orders"].config.materialized``), ``expected``
+    says what would be right. ``problems`` holds one ``(json_path, message)`` pair per problem
+    when several are reported at once (dependencies on missing nodes, repeated names).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str,
+        path: str,
+        expected: str,
+        problems: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        super().__init__(message)
+        self.file = file
+        self.path = path
+        self.expected = expected
+        self.problems: tuple[tuple[str, str], ...] = tuple(problems) or ((path, expected),)
+
+
+class DuplicateUniqueIdError(InvalidManifestError):
+    """One dbt unique_id appears twice (two keys of one JSON object, or in two sections):
+    dbt writes each node once, so one of them would be lost. ``unique_id`` names it."""
+
+    def __init__(self, message: str, *, file: str, path: str, unique_id: str) -> None:
+        super().__init__(
+            message, file=file, path=path, expected=f"unique_id {quoted(unique_id)} once"
+        )
+        self.unique_id = unique_id
+
+
+class ManifestCycleError(InvalidManifestError):
+    """Transforms depend on each other in a cycle (a self-dependency included); dbt refuses
+    such a project. ``cycles`` lists each cycle's transform names, in dependency order."""
+
+    def __init__(
+        self, message: str, *, file: str, path: str, cycles: Sequence[Sequence[str]]
+    ) -> None:
+        super().__init__(message, file=file, path=path, expected="no dependency cycle")
+        self.cycles: tuple[tuple[str, ...], ...] = tuple(tuple(c) for c in cycles)
 
 
 class ProductSpecError(CompileError):
@@ -120,6 +188,24 @@ class DuplicateTransformError(ValidationError):
 
 class UnknownDependencyError(ValidationError):
     """A transform depends on a transform that does not exist."""
+
+
+class InvalidNameError(ValidationError):
+    """Names of the artifacts the selected orchestrator cannot carry (a model whose asset key
+    Dagster refuses, ...). ``problems`` holds one sentence per name, naming the model and the
+    rule; ``names`` the offending names and ``unique_ids`` their dbt unique_ids ("" when none)
+    in the same order."""
+
+    def __init__(
+        self,
+        message: str,
+        problems: Sequence[str],
+        names: Sequence[str],
+        unique_ids: Sequence[str] = (),
+    ) -> None:
+        super().__init__(message, problems)
+        self.names: tuple[str, ...] = tuple(names)
+        self.unique_ids: tuple[str, ...] = tuple(unique_ids) or ("",) * len(self.names)
 
 
 class SelectionError(FloeError, ValueError):

@@ -31,7 +31,9 @@ Implementer's checklist (for an orchestrator adapter):
    - ``_validate_connection(url, deadline)`` → ``ValidationResult`` (``url`` None: the
      plugin's default; pass ``deadline.step_timeout(cap)`` to every blocking call; report
      a down server as a failed result, never by raising);
-   - optional ``_adjust_resources(size, spec)`` → ``ResourceSpec`` (default: the preset).
+   - optional ``_adjust_resources(size, spec)`` → ``ResourceSpec`` (default: the preset);
+   - optional ``_check_names(artifacts)`` → a ``NameProblem`` per name the orchestrator
+     refuses, ``_load_definitions(definitions)`` → them resolved (:mod:`.plugin_checks`).
 
 5. Lineage: do not override :meth:`OrchestratorPlugin.emit_lineage_event`; it builds the
    event (validating it even when no backend is set), then delegates to the configured
@@ -43,8 +45,9 @@ Validation is idempotent: every public method called twice with the same argumen
 equal result or the same error message.
 
 The port is split by responsibility: :mod:`~floe_orchestration_core.plugin_metadata`
-(what a plugin declares), :mod:`~floe_orchestration_core.plugin_config` (its ``config_model``)
-and :mod:`~floe_orchestration_core.plugin_capabilities` (the optional capability ports); this
+(what a plugin declares), :mod:`~floe_orchestration_core.plugin_config` (its ``config_model``),
+:mod:`~floe_orchestration_core.plugin_checks` (names and loading of the definitions) and
+:mod:`~floe_orchestration_core.plugin_capabilities` (the optional capability ports); this
 module holds the template methods and re-exports :class:`PluginMetadata` and :class:`Capability`.
 
 Import cost: every adapter's plugin module imports this one, and the registry imports it to
@@ -73,7 +76,8 @@ from floe_orchestration_core.errors import (
     SchedulingError,
 )
 from floe_orchestration_core.plugin_capabilities import CapabilityPorts, check_capabilities
-from floe_orchestration_core.plugin_metadata import Capability, PluginMetadata
+from floe_orchestration_core.plugin_checks import DefinitionChecks, NameProblem, as_artifacts
+from floe_orchestration_core.plugin_metadata import Capability, PluginMetadata, abstract_members
 
 if TYPE_CHECKING:
     # Imported where first needed (see "Import cost" in the module docstring).
@@ -93,6 +97,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_LINEAGE_NAMESPACE",
     "Capability",
+    "NameProblem",
     "OrchestratorPlugin",
     "PluginMetadata",
 ]
@@ -120,21 +125,12 @@ def _error_info(error: BaseException | ErrorInfo | str | None) -> ErrorInfo | No
     )
 
 
-def _abstract_members(cls: type) -> list[str]:
-    """Names of abstract members of ``cls`` (ABCMeta sets ``__abstractmethods__`` only after
-    ``__init_subclass__`` runs, so they are computed here)."""
-    return sorted(
-        name
-        for name in dir(cls)
-        if getattr(inspect.getattr_static(cls, name, None), "__isabstractmethod__", False)
-    )
-
-
-class OrchestratorPlugin(CapabilityPorts, ABC):
+class OrchestratorPlugin(CapabilityPorts, DefinitionChecks, ABC):
     """The port every orchestrator adapter implements (see the module checklist).
 
     The optional capability ports (``supports``, ``local_runtime``, ``run_launcher``) come from
-    :class:`~floe_orchestration_core.plugin_capabilities.CapabilityPorts`.
+    :class:`~floe_orchestration_core.plugin_capabilities.CapabilityPorts`; ``check_names`` and
+    ``load_definitions`` from :class:`~floe_orchestration_core.plugin_checks.DefinitionChecks`.
     """
 
     metadata: ClassVar[PluginMetadata]
@@ -142,7 +138,7 @@ class OrchestratorPlugin(CapabilityPorts, ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if _abstract_members(cls):
+        if abstract_members(cls):
             return
         metadata = getattr(cls, "metadata", None)
         if not isinstance(metadata, PluginMetadata):
@@ -233,19 +229,12 @@ class OrchestratorPlugin(CapabilityPorts, ABC):
         A mapping is loaded with :func:`~floe_orchestration_core.artifacts.load_artifacts`
         (ArtifactsError on invalid fields). The transform graph is validated first:
         :class:`~floe_orchestration_core.errors.ValidationError` (cycles, duplicates, unknown
-        dependencies) propagates unchanged.
+        dependencies) propagates unchanged; then the names (:meth:`check_names`:
+        :class:`~floe_orchestration_core.errors.InvalidNameError`).
         """
-        from floe_orchestration_core.artifacts import CompiledArtifacts, load_artifacts
         from floe_orchestration_core.graph import TransformGraph
 
-        if isinstance(artifacts, Mapping):
-            artifacts = load_artifacts(artifacts)
-        elif not isinstance(artifacts, CompiledArtifacts):
-            raise PluginError(
-                "create_definitions expects CompiledArtifacts (or the mapping of its JSON); "
-                f"got {type(artifacts).__name__}"
-            )
-        valid = artifacts
+        valid = as_artifacts(artifacts, "create_definitions")
         with self._span(
             "floe.create_definitions",
             {
@@ -254,6 +243,7 @@ class OrchestratorPlugin(CapabilityPorts, ABC):
             },
         ):
             graph = TransformGraph.from_artifacts(valid)
+            self.check_names(valid)
             return self._call_hook(
                 "_create_definitions", lambda: self._create_definitions(valid, graph)
             )

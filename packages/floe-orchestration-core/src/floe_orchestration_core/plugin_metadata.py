@@ -7,6 +7,7 @@ plugin module import this on the discovery path.
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -14,7 +15,7 @@ from enum import StrEnum
 from floe_orchestration_core import FLOE_API_VERSION
 from floe_orchestration_core.errors import PluginError
 
-__all__ = ["Capability", "PluginMetadata"]
+__all__ = ["Capability", "PluginMetadata", "abstract_members"]
 
 _API_VERSION = re.compile(r"^(\d+)\.(\d+)$")
 _PLUGIN_NAME = re.compile(r"[a-z][a-z0-9_-]*")
@@ -116,3 +117,14 @@ class Capability(StrEnum):
     LOCAL_RUNTIME = "local_runtime"
     RUN_LAUNCHER = "run_launcher"
     ALERTS = "alerts"
+
+
+def abstract_members(cls: type) -> list[str]:
+    """Names of abstract members of the plugin class ``cls``: a class that still has some is
+    a base, not a plugin, and declares no metadata yet (ABCMeta sets ``__abstractmethods__``
+    only after ``__init_subclass__`` runs, so they are computed here)."""
+    return sorted(
+        name
+        for name in dir(cls)
+        if getattr(inspect.getattr_static(cls, name, None), "__isabstractmethod__", False)
+    )

@@ -12,7 +12,11 @@ Checklist of what it guarantees (each refusal is a :class:`ProductSpecError` nam
 - Documents nested deeper than Python's recursion allows are refused (not a crash).
 - Duplicate keys in a mapping are an error naming the key and its line (PyYAML would silently
   keep the last one). Merge keys (``<<: *base``) keep their YAML meaning.
-- The top level must be a mapping; an empty document is "``<file>`` is empty".
+- The top level must be a mapping; an empty document is "``<file>`` is empty", a null one
+  "holds no settings", each naming what the file must hold at least (the caller says: the
+  registry reads ``manifest.yaml`` with it too).
+- A YAML syntax error names the line and column; the file's text is never quoted (the parser's
+  snippet is dropped from the chained exception, so ``--debug`` does not print it either).
 - Positions are kept: :func:`load_yaml_document` returns the data with :class:`YamlLines`,
   which maps a field path as schema errors write it (``schedules[0].cron``,
   ``compute.targets["my-target"].type``) to the line where it is written — or, for a field
@@ -247,12 +251,28 @@ def with_lines(problems: Iterable[tuple[str, str]], lines: YamlLines | None) -> 
     return listed
 
 
-def load_yaml_mapping(text: str, *, origin: str = "floe.yaml") -> dict[str, Any]:
-    """Parse ``text`` (one YAML document whose top level is a mapping) safely."""
-    return load_yaml_document(text, origin=origin).data
+def load_yaml_mapping(
+    text: str,
+    *,
+    origin: str = "floe.yaml",
+    keys: str = "name:, compute:, …",
+    minimal: str = "name: <product name>",
+) -> dict[str, Any]:
+    """Parse ``text`` (one YAML document whose top level is a mapping) safely.
+
+    ``keys`` lists some top-level keys of the file and ``minimal`` the least it must hold,
+    for messages about a document that is empty, null or not a mapping (defaults: floe.yaml's).
+    """
+    return load_yaml_document(text, origin=origin, keys=keys, minimal=minimal).data
 
 
-def load_yaml_document(text: str, *, origin: str = "floe.yaml") -> YamlDocument:
+def load_yaml_document(
+    text: str,
+    *,
+    origin: str = "floe.yaml",
+    keys: str = "name:, compute:, …",
+    minimal: str = "name: <product name>",
+) -> YamlDocument:
     """:func:`load_yaml_mapping`, keeping where each field is written (:class:`YamlLines`)."""
     loader = SafeBoundedLoader(text)
     try:
@@ -263,12 +283,16 @@ def load_yaml_document(text: str, *, origin: str = "floe.yaml") -> YamlDocument:
                 f"{origin}: the document is nested too deeply to read; flatten it"
             ) from None
         if root is None:
-            raise ProductSpecError(f"{origin} is empty; write at least 'name: <product name>'")
+            raise ProductSpecError(f"{origin} is empty; write at least '{minimal}'")
         _expanded_size(root, origin)
         _check_duplicate_keys(root, origin)
+        if isinstance(root, yaml.ScalarNode) and root.tag == "tag:yaml.org,2002:null":
+            raise ProductSpecError(
+                f"{origin} holds no settings (the document is null); write at least '{minimal}'"
+            )
         if not isinstance(root, yaml.MappingNode):
             raise ProductSpecError(
-                f"{origin}: the top level must be a mapping of keys (name:, compute:, …), "
+                f"{origin}: the top level must be a mapping of keys ({keys}), "
                 f"got a {'list' if isinstance(root, yaml.SequenceNode) else 'single value'}"
             )
         data = loader.construct_document(root)
@@ -276,6 +300,11 @@ def load_yaml_document(text: str, *, origin: str = "floe.yaml") -> YamlDocument:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = exc.problem or exc.context or "invalid YAML"
+        for each in (exc.problem_mark, exc.context_mark):
+            if (
+                each is not None
+            ):  # its snippet of the file (a secret, maybe) stays out of tracebacks
+                each.buffer = None
         raise ProductSpecError(f"{origin}: {where}{problem}") from exc
     except yaml.YAMLError as exc:
         raise ProductSpecError(f"{origin}: not valid YAML ({exc})") from exc

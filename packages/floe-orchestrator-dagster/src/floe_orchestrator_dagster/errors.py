@@ -10,10 +10,11 @@ template methods let them pass through unchanged)::
     │                                          compiled
     ├── JobDefinitionError      (ValueError)  a schedule's job cannot be built as asked
     ├── HelmValuesError         (ValueError)  chart values cannot be derived as asked
-    ├── ReservedAssetNameError  (ValueError)  a transform's asset name is one Dagster reserves
     └── DagsterCompatibilityError             the installed Dagster lacks a needed API
 
-Every message names the thing that is wrong and what would be right.
+Every message names the thing that is wrong and what would be right. A name Dagster would
+refuse is the core's :class:`~floe_orchestration_core.errors.InvalidNameError`, raised by the
+plugin's ``check_names`` (:mod:`floe_orchestrator_dagster.definitions.names`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ __all__ = [
     "DbtProjectMissingError",
     "HelmValuesError",
     "JobDefinitionError",
-    "ReservedAssetNameError",
     "TagCollisionError",
 ]
 
@@ -63,8 +63,3 @@ class HelmValuesError(DagsterAdapterError, ValueError):
 class DagsterCompatibilityError(DagsterAdapterError):
     """The installed Dagster/dagster-dbt lacks an API this adapter needs; the message names
     the supported range (Dagster 1.10 through 1.13)."""
-
-
-class ReservedAssetNameError(DagsterAdapterError, ValueError):
-    """A transform's asset name is one Dagster reserves (a Python keyword or a parameter name
-    such as ``config``): Dagster derives op output names from asset keys and refuses these."""

@@ -13,6 +13,8 @@ Each hook does one thing by delegating to the module that owns it:
 hook                               module
 =================================  ======================================================
 ``_create_definitions``            :mod:`floe_orchestrator_dagster.definitions.build`
+``_check_names``                   :mod:`floe_orchestrator_dagster.definitions.names`
+``_load_definitions``              ``Definitions.validate_loadable`` (the repository resolved)
 ``_create_assets_from_transforms`` :mod:`floe_orchestrator_dagster.definitions.asset_specs`
 ``_schedule_job``                  :mod:`floe_orchestrator_dagster.definitions.jobs`
 ``_get_helm_values``               :mod:`floe_orchestrator_dagster.deploy.helm`
@@ -41,7 +43,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from floe_orchestration_core.plugin import Capability, OrchestratorPlugin, PluginMetadata
+from floe_orchestration_core.plugin import (
+    Capability,
+    NameProblem,
+    OrchestratorPlugin,
+    PluginMetadata,
+)
 from floe_orchestrator_dagster import __version__
 from floe_orchestrator_dagster.metadata import EPHEMERAL_TRANSFORMS_KEY, PRODUCT_KEY
 
@@ -60,6 +67,7 @@ if TYPE_CHECKING:
     from floe_orchestration_core.resources import ResourceSpec
     from floe_orchestration_core.runtime import LocalRuntime, RunLauncher
     from floe_orchestrator_dagster.config import DagsterAdapterConfig
+    from floe_orchestrator_dagster.dbt.manifest import ProjectManifest
 
 __all__ = ["EPHEMERAL_TRANSFORMS_KEY", "PRODUCT_KEY", "TRACER_NAME", "DagsterOrchestratorPlugin"]
 
@@ -97,6 +105,9 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
     ) -> None:
         super().__init__(config, lineage_backend=lineage_backend)
         self._tracer_provider = tracer_provider
+        # The manifest _check_names read, for the _create_definitions that follows it (the
+        # core calls them in that order): read once, not twice.
+        self._checked: tuple[CompiledArtifacts, ProjectManifest] | None = None
 
     @property
     def settings(self) -> DagsterAdapterConfig:
@@ -128,11 +139,17 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
                 "floe.schedule_count": len(artifacts.schedules),
             },
         ) as current:
+            checked, self._checked = self._checked, None
+            project = checked[1] if checked is not None and checked[0] is artifacts else None
             with _gc_tuned(self.settings.freeze_gc):
                 from floe_orchestrator_dagster.definitions.build import build_product_definitions
 
                 built = build_product_definitions(
-                    artifacts, graph, self.settings, lineage_backend=self.lineage_backend
+                    artifacts,
+                    graph,
+                    self.settings,
+                    lineage_backend=self.lineage_backend,
+                    project=project,
                 )
             asset_count, check_count = _count_assets_and_checks(
                 built.assets or (), built.asset_checks or ()
@@ -140,6 +157,30 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
             current.set_attribute("floe.asset_count", asset_count)
             current.set_attribute("floe.asset_check_count", check_count)
             return built
+
+    def _check_names(self, artifacts: CompiledArtifacts) -> Iterable[NameProblem]:
+        with self._adapter_span(
+            "dagster.check_names", {"floe.transform_count": len(artifacts.transforms)}
+        ) as current:
+            from floe_orchestrator_dagster.dbt.translator import FloeDagsterDbtTranslator
+            from floe_orchestrator_dagster.definitions.build import project_manifest
+            from floe_orchestrator_dagster.definitions.names import name_problems
+
+            project = project_manifest(artifacts)
+            self._checked = (artifacts, project)
+            translator = FloeDagsterDbtTranslator(artifacts, self.settings.translator)
+            problems = name_problems(artifacts, project, translator)
+            current.set_attribute("floe.name_problem_count", len(problems))
+            return problems
+
+    def _load_definitions(self, definitions: dagster.Definitions) -> dagster.Definitions:
+        with self._adapter_span("dagster.load_definitions", {}):
+            import dagster
+
+            # What the webserver's code server does with them: the repository resolved (asset
+            # graph, jobs, schedules, sensors), resource requirements checked.
+            dagster.Definitions.validate_loadable(definitions)
+            return definitions
 
     def _create_assets_from_transforms(
         self, transforms: tuple[TransformConfig, ...], graph: TransformGraph

@@ -303,16 +303,15 @@ def test_without_the_dbt_project_definitions_load_and_a_run_fails_naming_the_fol
 
 
 def test_a_model_named_like_a_python_keyword_gets_a_typed_error_naming_the_fix() -> None:
-    from floe_orchestration_core.graph import TransformGraph
+    from floe_orchestration_core.errors import InvalidNameError
     from floe_orchestration_core.testing.factories import make_artifacts, make_transform
-    from floe_orchestrator_dagster.config import DagsterAdapterConfig
-    from floe_orchestrator_dagster.definitions.build import build_definitions
-    from floe_orchestrator_dagster.errors import ReservedAssetNameError
+    from floe_orchestrator_dagster.plugin import DagsterOrchestratorPlugin
 
     artifacts = make_artifacts(
         [make_transform("config"), make_transform("b", depends_on=["config"])]
     )
-    with pytest.raises(ReservedAssetNameError, match=r"model 'config'.*key_prefix"):
-        build_definitions(
-            artifacts, TransformGraph.from_artifacts(artifacts), DagsterAdapterConfig()
-        )
+    with pytest.raises(InvalidNameError, match=r"model 'config'.*key_prefix") as raised:
+        DagsterOrchestratorPlugin().create_definitions(artifacts)
+    assert raised.value.names == ("config",)
+    prefixed = DagsterOrchestratorPlugin({"translator": {"key_prefix": ["dbt"]}})
+    assert prefixed.create_definitions(artifacts) is not None

@@ -26,9 +26,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic import ValidationError as PydanticValidationError
 
+from floe_orchestration_core.env_secrets import refuse_literal_secrets
 from floe_orchestration_core.errors import ProductSpecError
 from floe_orchestration_core.safe_yaml import (
     YamlDocument,
@@ -61,7 +70,8 @@ EnvVarName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A refused value (a literal password) is never echoed, not even by `floe --debug`.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 
 class PluginSelection(_Strict):
@@ -81,6 +91,12 @@ class ComputeTargetSpec(_Strict):
 
     type: Annotated[str, StringConstraints(min_length=1)]
     properties: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("properties")
+    @classmethod
+    def _no_literal_secret(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        refuse_literal_secrets(value, "manifest.yaml")
+        return value
 
 
 class SqliteStorage(_Strict):
@@ -197,7 +213,12 @@ def _parse_yaml(text: str, origin: str) -> YamlDocument:
     if _is_blank_yaml(text):
         raise ManifestError(f"{origin} is empty; write at least 'orchestrator: dagster'")
     try:
-        return load_yaml_document(text, origin=origin)
+        return load_yaml_document(
+            text,
+            origin=origin,
+            keys="orchestrator:, lineage:, compute:, storage:",
+            minimal="orchestrator: dagster",
+        )
     except ProductSpecError as exc:
         raise ManifestError(str(exc)) from exc
 

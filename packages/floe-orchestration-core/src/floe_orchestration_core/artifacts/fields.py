@@ -93,6 +93,7 @@ class FrozenModel(BaseModel):
     model_config = ConfigDict(
         frozen=True,
         extra="forbid",
+        hide_input_in_errors=True,  # a refused value is never echoed, not even by --debug
         validate_by_name=True,
         validate_by_alias=True,
         serialize_by_alias=True,

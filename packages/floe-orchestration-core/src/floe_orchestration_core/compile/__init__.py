@@ -4,8 +4,14 @@ It reads JSON and YAML only and never imports dbt.
 
 - :mod:`~floe_orchestration_core.compile.compiler` — :func:`compile_artifacts` and the mapping
   rules (what becomes what)
+- :mod:`~floe_orchestration_core.compile.record_mapping` — the records into artifact fields,
+  every problem with its JSON path; refuses dependency cycles
+  (:mod:`~floe_orchestration_core.compile.dependency_cycles`)
 - :mod:`~floe_orchestration_core.compile.manifest` — reading ``manifest.json`` (v4-v12, dbt
-  Fusion) into the records of :mod:`~floe_orchestration_core.compile.manifest_records`
+  Fusion) into the records of :mod:`~floe_orchestration_core.compile.manifest_records`, one
+  node at a time (:mod:`~floe_orchestration_core.compile.manifest_nodes`), each field checked
+  (:mod:`~floe_orchestration_core.compile.manifest_fields`) after a bounded decoding
+  (:mod:`~floe_orchestration_core.compile.manifest_json`: size, depth, duplicate keys)
 - :mod:`~floe_orchestration_core.compile.product` — ``floe.yaml``: its model, read and validated
 - :mod:`~floe_orchestration_core.compile.product_selections` — floe.yaml's selectors applied to
   the transforms (compute overrides, partitions, schedules, sensors)

@@ -2,7 +2,8 @@
 
 Entry point: :func:`compile_artifacts`. It reads JSON only and never imports dbt. Reading the
 manifest is :mod:`floe_orchestration_core.compile.manifest`; reading ``floe.yaml`` is
-:mod:`floe_orchestration_core.compile.product`. This module holds the mapping rules:
+:mod:`floe_orchestration_core.compile.product`. This module holds the mapping rules (applied by
+:mod:`~floe_orchestration_core.compile.record_mapping`):
 
 **What becomes what**
 
@@ -17,14 +18,19 @@ manifest is :mod:`floe_orchestration_core.compile.manifest`; reading ``floe.yaml
 - Disabled resources (the manifest's ``disabled`` section, or ``config.enabled: false``) are
   excluded. dbt itself refuses to parse a project in which an enabled node depends on a disabled
   or missing one (checked on every manifest of the corpus: none has such an edge), so such an
-  edge means an edited or inconsistent manifest: compiling fails with a CompileError naming both
-  nodes rather than losing the edge.
+  edge means an edited or inconsistent manifest: compiling fails with an InvalidManifestError
+  naming both nodes (and the edge's JSON path) rather than losing the edge. Transforms that
+  depend on each other in a cycle (a self-dependency included) are a ManifestCycleError naming
+  the models, as dbt refuses them too.
+- What is deliberately not carried is listed in ``docs/reference/compiled-artifacts.md``
+  ("What the compiler does not carry"); a field that is read but malformed is refused
+  (:mod:`~floe_orchestration_core.compile.manifest`), never read as "not set".
 
 **Transforms**
 
 - ``name`` is the node's name; a versioned model (``version`` set) is ``f"{name}_v{version}"``,
   dbt's default relation alias for versions. Two enabled transforms with one name (or two sources
-  with one key) are a CompileError naming both unique_ids; nothing is renamed.
+  with one key) are an InvalidManifestError naming both unique_ids; nothing is renamed.
 - ``materialization`` = ``config.materialized``, else ``seed`` for seeds, ``snapshot`` for
   snapshots, ``view`` for models. ``language`` = the node's language, else ``sql``.
 - ``depends_on`` = names of the upstream transforms, ``source_dependencies`` = keys of the
@@ -72,7 +78,6 @@ from floe_orchestration_core.artifacts import (
     CompiledArtifacts,
     FileArrivalSensor,
     PythonAssetConfig,
-    TransformConfig,
     format_pydantic_errors,
 )
 from floe_orchestration_core.compile.compute_mix import check_compute_mix
@@ -80,26 +85,21 @@ from floe_orchestration_core.compile.compute_targets import (
     compute_targets as resolve_compute_targets,
 )
 from floe_orchestration_core.compile.manifest import parse_manifest, read_manifest_file
-from floe_orchestration_core.compile.manifest_records import ColumnRecord, DbtManifest, NodeRecord
+from floe_orchestration_core.compile.manifest_json import json_path
+from floe_orchestration_core.compile.manifest_records import DbtManifest
 from floe_orchestration_core.compile.product import (
     FloeProductSpec,
     load_product_spec,
     read_product_spec_file,
 )
 from floe_orchestration_core.compile.product_selections import apply_product_spec
-from floe_orchestration_core.compile.quality_checks import attach_quality_checks
-from floe_orchestration_core.errors import CompileError, ProductSpecError
+from floe_orchestration_core.compile.record_mapping import RecordMapper, transform_name
+from floe_orchestration_core.errors import CompileError, InvalidManifestError, ProductSpecError
 from floe_orchestration_core.gc_pause import paused_gc
 
 __all__ = ["compile_artifacts", "transform_name"]
 
-_DEFAULT_MATERIALIZATION = {"seed": "seed", "snapshot": "snapshot", "model": "view"}
 _NOT_PRODUCT_NAME = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-def transform_name(node: NodeRecord) -> str:
-    """A transform's name: the node's name, ``name_v<version>`` for versioned models."""
-    return node.name if node.version is None else f"{node.name}_v{node.version}"
 
 
 def _canonical_json(value: Any) -> bytes:
@@ -117,7 +117,8 @@ def _read_manifest(
         raw, data = read_manifest_file(manifest)
         path = Path(manifest)
         folder = path.parent.parent if path.parent.name == "target" else path.parent
-        return parse_manifest(data, origin=str(manifest)), raw, str(manifest), str(folder)
+        parsed = parse_manifest(data, origin=str(manifest), decoded=True)
+        return parsed, raw, str(manifest), str(folder)
     if not isinstance(manifest, Mapping):
         raise CompileError(
             f"manifest: expected a path to manifest.json or a decoded mapping, got "
@@ -151,137 +152,6 @@ def _rebased_asset(asset: PythonAssetConfig, folder: Path | None) -> dict[str, A
     data["inputs"] = [_relative_to(folder, path) for path in asset.inputs]
     data["outputs"] = [_relative_to(folder, path) for path in asset.outputs]
     return data
-
-
-# Manifest records → artifact fields --------------------------------------------------------
-_SOURCE_FIELDS = (
-    *("unique_id", "source_name", "name", "package_name", "database", "schema"),
-    *("identifier", "loader", "description", "tags", "meta"),
-)
-_EXPOSURE_FIELDS = ("name", "unique_id", "type", "owner", "url", "description")
-
-
-def _columns(columns: tuple[ColumnRecord, ...]) -> list[dict[str, Any]]:
-    return [
-        {"name": c.name, "data_type": c.data_type, "description": c.description} for c in columns
-    ]
-
-
-class _Mapper:
-    """Maps manifest records to artifact fields (rules in the module docstring), collecting
-    every problem in :attr:`problems` so that one error lists them all."""
-
-    def __init__(self, manifest: DbtManifest) -> None:
-        self.manifest = manifest
-        self.problems: list[str] = []
-        self.names = self._unique(
-            {n.unique_id: transform_name(n) for n in manifest.nodes}, "transform"
-        )
-        self.keys = self._unique({s.unique_id: s.key for s in manifest.sources}, "source")
-
-    def _unique(self, labels: dict[str, str], kind: str) -> dict[str, str]:
-        first: dict[str, str] = {}
-        for uid, label in labels.items():
-            owner = first.setdefault(label, uid)
-            if owner != uid:
-                self.problems.append(
-                    f"'{owner}' and '{uid}' are both {kind} '{label}'; rename (or disable) one: "
-                    f"floe never renames, and every {kind} name must be unique"
-                )
-        return labels
-
-    def dependencies(
-        self, owner: str, depends_on: tuple[str, ...], *, drop_disabled: bool = False
-    ) -> tuple[list[str], list[str]]:
-        """(transform names, source keys) ``owner`` reads; problems for lost edges."""
-        transforms: dict[str, None] = {}
-        sources: dict[str, None] = {}
-        for dep in depends_on:
-            if dep in self.names:
-                transforms[self.names[dep]] = None
-            elif dep in self.keys:
-                sources[self.keys[dep]] = None
-            elif dep in self.manifest.disabled_ids:
-                if not drop_disabled:
-                    self.problems.append(
-                        f"'{owner}' depends on '{dep}', which is disabled; enable it or remove "
-                        "the reference (dbt refuses such a project: the manifest is inconsistent)"
-                    )
-            elif dep not in self.manifest.other_ids:
-                self.problems.append(
-                    f"'{owner}' depends on '{dep}', which is not in the manifest; re-generate "
-                    "the manifest with 'dbt parse'"
-                )
-        return list(transforms), list(sources)
-
-    def quality_checks(self) -> dict[str, list[dict[str, Any]]]:
-        """QualityCheck fields by the unique_id of the transform or source they belong to."""
-        return attach_quality_checks(
-            self.manifest,
-            transforms=self.names,
-            sources=self.keys,
-            check_dependencies=lambda test: self.dependencies(
-                test.unique_id, test.depends_on, drop_disabled=True
-            ),
-            problems=self.problems,
-        )
-
-    def transforms(
-        self, checks: Mapping[str, list[dict[str, Any]]], default_compute: str
-    ) -> list[TransformConfig]:
-        transforms: list[TransformConfig] = []
-        for node in self.manifest.nodes:
-            depends, source_deps = self.dependencies(node.unique_id, node.depends_on)
-            fields = {
-                "name": self.names[node.unique_id],
-                "unique_id": node.unique_id,
-                "resource_type": node.resource_type,
-                "package_name": node.package_name,
-                "path": node.path,
-                "database": node.database,
-                "schema": node.schema,
-                "alias": node.alias,
-                "materialization": node.materialized
-                or _DEFAULT_MATERIALIZATION[node.resource_type],
-                "language": (node.language or "sql").lower(),
-                "version": node.version,
-                "depends_on": depends,
-                "source_dependencies": source_deps,
-                "compute": default_compute,
-                "tags": node.tags,
-                "meta": node.meta,
-                "description": node.description,
-                "owners": node.owners,
-                "columns": _columns(node.columns),
-                "quality_checks": checks.get(node.unique_id, ()),
-            }
-            try:
-                transforms.append(TransformConfig.model_validate(fields))
-            except PydanticValidationError as exc:
-                self.problems.extend(
-                    f"node '{node.unique_id}': {path}: {message}"
-                    for path, message in format_pydantic_errors(exc)
-                )
-        return transforms
-
-    def sources(self, checks: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
-        return [
-            {
-                **{field: getattr(s, field) for field in _SOURCE_FIELDS},
-                "key": s.key,
-                "columns": _columns(s.columns),
-                "quality_checks": checks.get(s.unique_id, ()),
-            }
-            for s in self.manifest.sources
-        ]
-
-    def exposures(self) -> list[dict[str, Any]]:
-        exposures: list[dict[str, Any]] = []
-        for e in self.manifest.exposures:
-            depends, source_deps = self.dependencies(e.unique_id, e.depends_on)
-            fields = {field: getattr(e, field) for field in _EXPOSURE_FIELDS}
-            exposures.append({**fields, "depends_on": depends, "source_dependencies": source_deps})
-        return exposures
 
 
 # Product settings -----------------------------------------------------------------------------
@@ -344,6 +214,10 @@ def _compile(
     parsed, manifest_bytes, manifest_path, default_project_dir = _read_manifest(manifest)
     spec, spec_bytes, spec_folder, spec_origin = _read_product(product)
     dbt_target = target if target is not None else spec.dbt.target
+    mapper = RecordMapper(parsed)
+    checks = mapper.quality_checks()
+    mapper.raise_problems()
+    mapper.refuse_cycles()
     if project_dir is not None:
         resolved_project_dir = str(project_dir)
     elif spec.dbt.project_dir is not None:
@@ -365,13 +239,9 @@ def _compile(
         origin=spec_origin,
     )
 
-    mapper = _Mapper(parsed)
-    checks = mapper.quality_checks()
     transforms = mapper.transforms(checks, default_compute)
     sources, exposures = mapper.sources(checks), mapper.exposures()
-    if mapper.problems:
-        listing = "\n".join(f"  {problem}" for problem in mapper.problems)
-        raise CompileError(f"{parsed.origin}: {len(mapper.problems)} problem(s):\n{listing}")
+    mapper.raise_problems()
 
     selected = apply_product_spec(spec, transforms, spec_origin)
     check_compute_mix(
@@ -421,6 +291,22 @@ def _compile(
     return _validate_artifacts(document, parsed.origin, spec_origin)
 
 
+_MANIFEST_SECTIONS = {"transforms": "nodes", "sources": "sources", "exposures": "exposures"}
+_ARTIFACT_ITEM = re.compile(r"^(transforms|sources|exposures)\[(\d+)\](.*)$")
+
+
+def _manifest_path(path: str, document: dict[str, Any]) -> str:
+    """The manifest's JSON path of an artifacts path such as ``sources[0].package_name``
+    (``sources["source.shop.app.orders"].package_name``), else ``$``."""
+    match = _ARTIFACT_ITEM.match(path)
+    if match is None:
+        return "$"
+    section, index, rest = match.group(1), int(match.group(2)), match.group(3)
+    item = document[section][index]
+    unique_id = item["unique_id"] if isinstance(item, dict) else item.unique_id
+    return json_path((_MANIFEST_SECTIONS[section], unique_id)) + rest
+
+
 def _validate_artifacts(
     document: dict[str, Any], origin: str, spec_origin: str
 ) -> CompiledArtifacts:
@@ -437,6 +323,12 @@ def _validate_artifacts(
             raise ProductSpecError(
                 f"{spec_origin}: {len(problems)} invalid setting(s):\n{listing}", problems
             ) from exc
-        raise CompileError(
-            f"{origin}: the compiled artifacts are invalid ({len(problems)} problem(s)):\n{listing}"
+        located = [(_manifest_path(path, document), f"{path}: {m}") for path, m in problems]
+        raise InvalidManifestError(
+            f"{origin}: the compiled artifacts would be invalid ({len(problems)} problem(s)):\n"
+            + "\n".join(f"  {where}: {message}" for where, message in located),
+            file=origin,
+            path=located[0][0],
+            expected=located[0][1],
+            problems=located,
         ) from exc

@@ -1,64 +1,129 @@
 """Read a dbt ``manifest.json`` (schema v4-v12, and dbt Fusion output) into plain typed records.
 
 This module reads JSON only; it never imports dbt. It normalises the differences between
-manifest schema versions so that :mod:`floe_orchestration_core.compile` sees one shape.
+manifest schema versions so that :mod:`floe_orchestration_core.compile` sees one shape, and it
+checks the structure of every field it reads: a field of the wrong type, or missing where dbt
+always writes it, is an :class:`~floe_orchestration_core.errors.InvalidManifestError` naming
+the file, the JSON path of the first bad field and what dbt writes there (checked against dbt's
+published manifest schemas v4-v12, the manifests of the shared corpus and dbt Fusion's
+writer). Decoding (size, nesting depth, duplicate keys) is
+:mod:`~floe_orchestration_core.compile.manifest_json`.
 
-Checklist of what is read, and how (verified against real manifests v5-v12 and dbt Fusion's
-manifest writer):
+**Version**: ``metadata.dbt_schema_version`` (``https://schemas.getdbt.com/dbt/manifest/v12.json``)
+gives ``v12``. v4-v12 are read. ``v20`` is read as v12: early dbt Fusion previews wrote it
+("same metadata as v12", per dbt's docs); later Fusion releases write ``v12``. Anything else
+(v1-v3, v13-v19, v21+, or a missing version) is refused naming the version and the range.
 
-- **Version**: ``metadata.dbt_schema_version`` (``https://schemas.getdbt.com/dbt/manifest/v12.json``)
-  gives ``v12``. v4-v12 are read. ``v20`` is read as v12: early dbt Fusion previews wrote it
-  ("same metadata as v12", per dbt's docs); later Fusion releases write ``v12``. Anything else
-  (v1-v3, v13-v19, v21+, or a missing version) is a :class:`CompileError` naming the version and
-  the supported range.
-- **Fusion quirks** (``metadata.dbt_version`` ``2.x``): nodes may carry ``"config": null``,
-  ``"meta": null`` and ``config.tags: null``; optional keys are omitted rather than null
-  (``description``, ``language``, ``relation_name``…); ``database`` and ``alias`` may be ``""``.
-  So every nested object is treated as possibly null or missing, and empty strings of
-  ``database``/``schema``/``alias`` read as "not set".
-- **Root project**: ``metadata.project_name`` (v10+ and Fusion) when present; else the package whose
-  md5 equals ``metadata.project_id`` (dbt sets project_id to md5 of the project name); else the
-  package owning most nodes (ties: the alphabetically first).
-- **Nodes**: ``resource_type`` model/seed/snapshot become :class:`NodeRecord` (in manifest order),
-  ``test`` becomes :class:`TestRecord`; every other kind (analysis, operation, sql_operation,
-  unit_test…) and every entry of ``metrics``, ``semantic_models``, ``saved_queries``,
-  ``unit_tests``, ``groups`` and ``functions`` is only remembered by id
-  (:attr:`DbtManifest.other_ids`), so a dependency on it can be told apart from a dependency
-  on something that does not exist.
-- **Disabled**: the ``disabled`` section (a mapping of unique_id to a list of node versions; a
-  plain list is accepted too) and any node, source or exposure whose ``config.enabled`` is false are
-  excluded and listed in :attr:`DbtManifest.disabled_ids`.
-- **Owners**: ``meta.owner``/``meta.owners`` and ``config.meta.owner``/``config.meta.owners``
-  (string or list), then the owner of the node's group (v10+: ``group`` names an entry of
-  ``groups`` whose ``owner`` has ``email`` or ``name``). Duplicates are removed, order kept.
-- **Tags**: ``tags`` then ``config.tags`` (string or list), de-duplicated in order. **Meta**:
-  ``meta`` merged with ``config.meta`` (config wins; both are the same in dbt-core, Fusion only
-  fills ``config.meta``).
-- **Columns**: ``columns`` (a mapping of name to column; a list is accepted too) →
-  :class:`ColumnRecord` with ``data_type`` and ``description``.
+**What is read, and what dbt writes there** ("opt." = may be missing or null, which reads as
+not set; Fusion writes ``""`` for unset ``database``/``alias``, read as not set too):
 
-The records are :mod:`floe_orchestration_core.compile.manifest_records`.
+=========================  ===================================================================
+``metadata``               object: ``dbt_schema_version`` string; opt. strings
+                           ``dbt_version``, ``project_name``, ``project_id``, ``adapter_type``
+``nodes``, ``sources``,    objects keyed by unique_id (a node's ``unique_id``, when written,
+``exposures``              equals its key; one unique_id in two sections is refused)
+every node                 ``resource_type`` one of model, seed, snapshot, test, analysis,
+                           operation, sql_operation, sql, rpc, unit_test, function;
+                           ``package_name`` string; ``config`` object or null (Fusion), with
+                           opt. ``enabled`` boolean
+model, seed, snapshot      ``name`` non-empty string; ``original_file_path`` string;
+                           ``schema`` string; opt. strings ``database``, ``alias``,
+                           ``language``, ``description``, ``group``, ``config.materialized``,
+                           ``config.group``; opt. ``version`` string or number; opt. objects
+                           ``meta``, ``config.meta``; opt. tags ``tags``, ``config.tags`` (a
+                           string or an array of strings); ``columns`` (below);
+                           ``depends_on`` object with ``nodes`` (an array of unique_ids) —
+                           required for models and snapshots, optional for seeds (dbt < 1.5
+                           writes seeds' ``depends_on`` with ``macros`` only)
+test                       ``name`` non-empty string; ``depends_on.nodes`` required; opt.
+                           ``test_metadata`` object (``name`` string, opt. ``namespace``,
+                           opt. ``kwargs`` object with opt. ``column_name``); opt. strings
+                           ``column_name``, ``attached_node``, ``file_key_name``,
+                           ``description``, ``config.severity``; opt. tags
+``columns`` (nodes and     opt. object of column objects (an array of them is read too), each
+sources)                   with opt. strings ``name`` (default: its key), ``data_type``,
+                           ``description``
+source                     ``source_name``, ``name`` non-empty strings; ``package_name``,
+                           ``schema`` strings; opt. strings ``database``, ``identifier``,
+                           ``loader``, ``description``; opt. ``config`` (``enabled``, ``tags``,
+                           ``meta``), ``meta``, ``tags``, ``columns``
+exposure                   ``name``, ``type`` strings; ``depends_on.nodes`` required; opt.
+                           ``owner`` (object with opt. ``email`` — string or array — and
+                           ``name``, or a string), ``url``, ``description``, ``config.enabled``
+``groups``                 opt. object; each group: ``name`` string, opt. ``owner`` as above
+``disabled``               opt. object keyed by unique_id (or null); only the unique_ids
+                           are read
+``metrics``,               opt. objects keyed by unique_id; only the unique_ids are read
+``semantic_models``,
+``saved_queries``,
+``unit_tests``,
+``functions``, ``macros``
+=========================  ===================================================================
+
+**Names**: a transform's, test's, exposure's or source's name (and a source's
+``source_name``) holds no whitespace, control character, ``/`` or ``\\``: dbt's selectors
+split on whitespace (dbt itself refuses spaces in resource names, behind a flag newer
+releases turn on) and names come from file names. Other characters (quotes, dots, emoji) are
+the orchestrator's to judge (:meth:`OrchestratorPlugin.check_names`; decision 10).
+
+**Root project**: ``metadata.project_name`` (v10+ and Fusion) when present; else the package
+whose md5 equals ``metadata.project_id`` (dbt sets project_id to md5 of the project name);
+else the package owning most nodes (ties: the alphabetically first).
+
+**Nodes**: model/seed/snapshot become :class:`NodeRecord` (in manifest order), test becomes
+:class:`TestRecord`; analyses, operations, unit tests and every entry of the id-only sections
+above are remembered by id (:attr:`DbtManifest.other_ids`), so a dependency on one can be told
+apart from a dependency on something that does not exist.
+
+**Disabled**: the ``disabled`` section and any node, source or exposure whose
+``config.enabled`` is false are excluded and listed in :attr:`DbtManifest.disabled_ids`.
+
+**Owners**: ``meta.owner``/``meta.owners`` and ``config.meta.owner``/``config.meta.owners``
+(string or list of strings; other types are not owners and stay in ``meta`` only), then the
+owner of the node's group (``email``, else ``name``). Duplicates are removed, order kept.
+**Tags**: ``tags`` then ``config.tags``, de-duplicated in order. **Meta**: ``meta`` merged with
+``config.meta`` (config wins; both are the same in dbt-core, Fusion only fills ``config.meta``).
+
+What is not read at all (and so not carried) is listed in ``docs/reference/compiled-artifacts.md``
+("What the compiler does not carry"). The records are
+:mod:`floe_orchestration_core.compile.manifest_records`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from floe_orchestration_core.compile.manifest_fields import MISSING, FieldError, Fields, describe
+from floe_orchestration_core.compile.manifest_json import (
+    check_nesting,
+    json_path,
+    read_manifest_file,
+)
+from floe_orchestration_core.compile.manifest_nodes import (
+    exposure_record,
+    node_config,
+    node_record,
+    owner_of,
+    source_record,
+    test_record,
+)
 from floe_orchestration_core.compile.manifest_records import (
-    ColumnRecord,
     DbtManifest,
     ExposureRecord,
     NodeRecord,
     SourceRecord,
     TestRecord,
 )
-from floe_orchestration_core.errors import CompileError
+from floe_orchestration_core.errors import (
+    DuplicateUniqueIdError,
+    InvalidManifestError,
+    quoted,
+)
 
 __all__ = [
     "SUPPORTED_SCHEMA_VERSIONS",
@@ -72,8 +137,13 @@ __all__ = [
 SUPPORTED_SCHEMA_VERSIONS: tuple[str, ...] = (*(f"v{n}" for n in range(4, 13)), "v20")
 _SUPPORTED_RANGE = "v4-v12 (and dbt Fusion's v20)"
 TRANSFORM_RESOURCE_TYPES = frozenset({"model", "seed", "snapshot"})
+_OTHER_NODE_TYPES = frozenset(
+    {"analysis", "operation", "sql_operation", "sql", "rpc", "unit_test", "function"}
+)
+_NODE_TYPE_SET = frozenset({*TRANSFORM_RESOURCE_TYPES, "test", *_OTHER_NODE_TYPES})
+_NODE_TYPES = ", ".join(sorted(_NODE_TYPE_SET))
 _VERSION_PATTERN = re.compile(r"/v(\d+)(?:\.json)?/?$|^v(\d+)$")
-_OTHER_SECTIONS = (
+_ID_ONLY_SECTIONS = (
     "metrics",
     "semantic_models",
     "saved_queries",
@@ -83,111 +153,93 @@ _OTHER_SECTIONS = (
     "macros",
 )
 
-_EMPTY: Mapping[str, Any] = {}
 
-
-# Tolerant readers -----------------------------------------------------------------------------
-def _obj(value: Any) -> Mapping[str, Any]:
-    """``value`` when it is a JSON object, else an empty mapping (null, missing, wrong type)."""
-    if type(value) is dict:  # the fast path: json.loads only makes dicts
+# Sections --------------------------------------------------------------------------------------
+def _section(root: Fields, key: str, *, required: bool) -> dict[str, Any]:
+    """A top-level section keyed by unique_id: an object (required ones must be present)."""
+    value = root.data.get(key, MISSING)
+    if type(value) is dict:
         return value
-    return value if isinstance(value, Mapping) else _EMPTY
+    if not required and (value is None or value is MISSING):
+        return {}
+    raise root.error(key, "an object keyed by unique_id" + ("" if required else " or null"), value)
 
 
-def _text(value: Any) -> str | None:
-    """A non-empty string, or None (Fusion writes "" where dbt-core writes null)."""
-    if isinstance(value, str):
-        return value or None
-    return None
-
-
-def _strings(*values: Any) -> tuple[str, ...]:
-    """Strings from each value (a string or a list of strings), de-duplicated in order."""
-    seen: dict[str, None] = {}
-    for value in values:
-        if type(value) is str:
-            if value:
-                seen[value] = None
-        elif type(value) is list or type(value) is tuple:
-            for item in value:
-                if type(item) is str and item:
-                    seen[item] = None
-    return tuple(seen)
-
-
-def _package_of(unique_id: str) -> str:
-    """The package part of a dbt unique_id (``model.<package>.<name>``)."""
-    parts = unique_id.split(".")
-    return parts[1] if len(parts) > 2 else unique_id
-
-
-def _enabled(node: Mapping[str, Any]) -> bool:
-    return _obj(node.get("config")).get("enabled") is not False
-
-
-def _columns(value: Any) -> tuple[ColumnRecord, ...]:
-    items: Iterable[tuple[Any, Any]]
-    if isinstance(value, Mapping):
-        items = value.items()
-    elif isinstance(value, list):
-        items = ((None, column) for column in value)
-    else:
-        return ()
-    columns: list[ColumnRecord] = []
-    for key, raw in items:
-        column = _obj(raw)
-        name = _text(column.get("name")) or _text(key)
-        if name is None:
-            continue
-        columns.append(
-            ColumnRecord(
-                name=name,
-                data_type=_text(column.get("data_type")),
-                description=_text(column.get("description")) or "",
+def _entries(root: Fields, key: str, *, required: bool) -> list[tuple[str, Fields]]:
+    """(unique_id, entry) of a section; an entry's ``unique_id``, when written, is its key."""
+    at = (key,)
+    entries: list[tuple[str, Fields]] = []
+    for uid, raw in _section(root, key, required=required).items():
+        if type(raw) is not dict:
+            raise FieldError((*at, uid), "an object (a dbt node)", describe(raw))
+        entry = Fields(raw, (*at, uid))
+        written = raw.get("unique_id", uid)
+        if written != uid:
+            found = quoted(written) if isinstance(written, str) else describe(written)
+            raise FieldError(
+                (*at, uid, "unique_id"),
+                f"the key {quoted(uid)}",
+                found,
+                "dbt keys a node by its unique_id",
             )
-        )
-    return tuple(columns)
+        entries.append((uid, entry))
+    return entries
 
 
-def _meta(node: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
-    meta = dict(_obj(node.get("meta")))
-    meta.update(_obj(config.get("meta")))
-    return meta
+def _resource_type(node: Fields) -> str:
+    resource_type = node.required_text("resource_type")
+    if resource_type in _NODE_TYPE_SET:
+        return resource_type
+    raise FieldError(
+        (*node.at, "resource_type"),
+        f"one of {_NODE_TYPES}",
+        quoted(resource_type),
+        "a node type this floe does not know: was the manifest written by a newer dbt?",
+    )
 
 
-def _version_number(value: Any) -> str | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int | float | str):
-        return str(value) or None
-    return None
+def _enabled(config: Fields | None) -> bool:
+    return config is None or config.boolean("enabled") is not False
 
 
-def _depends_on(node: Mapping[str, Any]) -> tuple[str, ...]:
-    return _strings(_obj(node.get("depends_on")).get("nodes"))
+def _disabled_ids(root: Fields) -> set[str]:
+    """The unique_ids of the ``disabled`` section (dbt v4-v12: an object or null)."""
+    return set(_section(root, "disabled", required=False))
 
 
-def _owner_of(owner: Any) -> tuple[str, ...]:
-    """Owner strings of a dbt ``owner`` block ({email, name}; email may be a list)."""
-    if isinstance(owner, str):
-        return _strings(owner)
-    block = _obj(owner)
-    return _strings(block.get("email")) or _strings(block.get("name"))
+def _group_owners(root: Fields) -> dict[str, tuple[str, ...]]:
+    owners: dict[str, tuple[str, ...]] = {}
+    for _, group in _entries(root, "groups", required=False):
+        owners.setdefault(group.required_text("name", allow_empty=False), owner_of(group))
+    return owners
 
 
-# Versions and the root project ----------------------------------------------------------------
-def _schema_version(metadata: Mapping[str, Any], origin: str) -> str:
-    raw = metadata.get("dbt_schema_version")
+def _refused(origin: str, path: str, expected: str, message: str) -> InvalidManifestError:
+    return InvalidManifestError(
+        f"{origin}: {path}: {message}", file=origin, path=path, expected=expected
+    )
+
+
+def _schema_version(metadata: Fields, origin: str) -> str:
+    path = "metadata.dbt_schema_version"
+    expected = f"a dbt manifest schema URL of {_SUPPORTED_RANGE}"
+    raw = metadata.data.get("dbt_schema_version")
     if not isinstance(raw, str) or not raw:
-        raise CompileError(
-            f"{origin}: metadata.dbt_schema_version is missing; floe reads dbt manifests "
-            f"{_SUPPORTED_RANGE}. Is this a dbt manifest.json (target/manifest.json)?"
+        raise _refused(
+            origin,
+            path,
+            expected,
+            f"missing; floe reads dbt manifests {_SUPPORTED_RANGE}. Is this a dbt "
+            "manifest.json (target/manifest.json)?",
         )
     match = _VERSION_PATTERN.search(raw.strip())
     if match is None:
-        raise CompileError(
-            f"{origin}: metadata.dbt_schema_version '{raw}' is not a dbt manifest schema "
-            f"(expected e.g. 'https://schemas.getdbt.com/dbt/manifest/v12.json')"
+        raise _refused(
+            origin,
+            path,
+            expected,
+            f"{quoted(raw)} is not a dbt manifest schema (expected e.g. "
+            "'https://schemas.getdbt.com/dbt/manifest/v12.json')",
         )
     version = f"v{int(match.group(1) or match.group(2))}"
     if version not in SUPPORTED_SCHEMA_VERSIONS:
@@ -196,18 +248,20 @@ def _schema_version(metadata: Mapping[str, Any], origin: str) -> str:
             if int(version[1:]) < 4
             else "upgrade floe-orchestration-core, or generate it with dbt <= 1.10"
         )
-        raise CompileError(
-            f"{origin}: manifest schema {version} is not supported; floe reads "
-            f"{_SUPPORTED_RANGE}: {advice}"
+        raise _refused(
+            origin,
+            path,
+            expected,
+            f"manifest schema {version} is not supported; floe reads {_SUPPORTED_RANGE}: {advice}",
         )
     return version
 
 
-def _root_project(metadata: Mapping[str, Any], package_counts: Counter[str], origin: str) -> str:
-    name = _text(metadata.get("project_name"))
+def _root_project(metadata: Fields, package_counts: Counter[str], origin: str) -> str:
+    name = metadata.text("project_name")
     if name is not None:
         return name
-    project_id = _text(metadata.get("project_id"))
+    project_id = metadata.text("project_id")
     if project_id is not None:
         for package in package_counts:
             if hashlib.md5(package.encode(), usedforsecurity=False).hexdigest() == project_id:
@@ -215,189 +269,118 @@ def _root_project(metadata: Mapping[str, Any], package_counts: Counter[str], ori
     if package_counts:
         top = max(package_counts.values())
         return min(package for package, count in package_counts.items() if count == top)
-    raise CompileError(
-        f"{origin}: cannot tell the dbt project's name: metadata.project_name is missing and "
-        "the manifest has no nodes; generate the manifest with 'dbt parse' in the project"
+    raise _refused(
+        origin,
+        "metadata.project_name",
+        "the dbt project's name",
+        "cannot tell the dbt project's name: metadata.project_name is missing and the "
+        "manifest has no nodes; generate the manifest with 'dbt parse' in the project",
     )
 
 
-# Records ---------------------------------------------------------------------------------------
-def _node_record(
-    unique_id: str,
-    resource_type: str,
-    node: Mapping[str, Any],
-    group_owners: Mapping[str, tuple[str, ...]],
-    origin: str,
-) -> NodeRecord:
-    config = _obj(node.get("config"))
-    name = _text(node.get("name"))
-    if name is None:
-        raise CompileError(
-            f"{origin}: node '{unique_id}' has no name; every dbt {resource_type} needs one "
-            "(re-generate the manifest with 'dbt parse')"
-        )
-    meta = _meta(node, config)
-    group = _text(node.get("group")) or _text(config.get("group"))
-    owners = _strings(
-        _obj(node.get("meta")).get("owner"),
-        _obj(node.get("meta")).get("owners"),
-        _obj(config.get("meta")).get("owner"),
-        _obj(config.get("meta")).get("owners"),
-        group_owners.get(group, ()) if group else (),
-    )
-    return NodeRecord(
-        unique_id=unique_id,
-        resource_type=resource_type,
-        name=name,
-        package_name=_text(node.get("package_name")) or _package_of(unique_id),
-        path=_text(node.get("original_file_path")) or _text(node.get("path")) or "",
-        database=_text(node.get("database")),
-        schema=_text(node.get("schema")),
-        alias=_text(node.get("alias")),
-        materialized=_text(config.get("materialized")),
-        language=_text(node.get("language")),
-        version=_version_number(node.get("version")),
-        depends_on=_depends_on(node),
-        tags=_strings(node.get("tags"), config.get("tags")),
-        meta=meta,
-        description=_text(node.get("description")) or "",
-        owners=owners,
-        columns=_columns(node.get("columns")),
-    )
-
-
-def _test_record(unique_id: str, node: Mapping[str, Any]) -> TestRecord:
-    config = _obj(node.get("config"))
-    test_metadata = _obj(node.get("test_metadata"))
-    test_name = _text(test_metadata.get("name"))
-    namespace = _text(test_metadata.get("namespace"))
-    if test_name is not None and namespace is not None:
-        test_name = f"{namespace}.{test_name}"
-    column = _text(_obj(test_metadata.get("kwargs")).get("column_name")) or _text(
-        node.get("column_name")
-    )
-    return TestRecord(
-        unique_id=unique_id,
-        name=_text(node.get("name")) or unique_id.rsplit(".", maxsplit=1)[-1],
-        test_name=test_name,
-        column_name=column,
-        attached_node=_text(node.get("attached_node")),
-        file_key_name=_text(node.get("file_key_name")),
-        severity=_text(config.get("severity")),
-        depends_on=_depends_on(node),
-        description=_text(node.get("description")) or "",
-        tags=_strings(node.get("tags"), config.get("tags")),
-    )
-
-
-def _source_record(unique_id: str, source: Mapping[str, Any]) -> SourceRecord:
-    config = _obj(source.get("config"))
-    parts = unique_id.split(".")
-    return SourceRecord(
-        unique_id=unique_id,
-        source_name=_text(source.get("source_name")) or (parts[2] if len(parts) > 3 else ""),
-        name=_text(source.get("name")) or parts[-1],
-        package_name=_text(source.get("package_name")) or _package_of(unique_id),
-        database=_text(source.get("database")),
-        schema=_text(source.get("schema")),
-        identifier=_text(source.get("identifier")),
-        loader=_text(source.get("loader")) or "",
-        description=_text(source.get("description")) or "",
-        tags=_strings(source.get("tags"), config.get("tags")),
-        meta=_meta(source, config),
-        columns=_columns(source.get("columns")),
-    )
-
-
-def _exposure_record(unique_id: str, exposure: Mapping[str, Any]) -> ExposureRecord:
-    owners = _owner_of(exposure.get("owner"))
-    return ExposureRecord(
-        unique_id=unique_id,
-        name=_text(exposure.get("name")) or unique_id.rsplit(".", maxsplit=1)[-1],
-        type=_text(exposure.get("type")) or "",
-        owner=owners[0] if owners else "",
-        url=_text(exposure.get("url")),
-        description=_text(exposure.get("description")) or "",
-        depends_on=_depends_on(exposure),
-    )
-
-
-def _disabled_ids(disabled: Any) -> set[str]:
-    if isinstance(disabled, Mapping):
-        return {str(key) for key in disabled}
-    if isinstance(disabled, list):
-        return {uid for item in disabled if (uid := _text(_obj(item).get("unique_id")))}
-    return set()
-
-
-def _group_owners(groups: Any) -> dict[str, tuple[str, ...]]:
-    owners: dict[str, tuple[str, ...]] = {}
-    for group in _obj(groups).values():
-        name = _text(_obj(group).get("name"))
-        if name is not None:
-            owners.setdefault(name, _owner_of(_obj(group).get("owner")))
-    return owners
-
-
-def _enabled_entries(section: Any, disabled: set[str]) -> list[tuple[str, Mapping[str, Any]]]:
-    """(unique_id, entry) of a section's enabled entries; disabled ids go to ``disabled``."""
-    entries: list[tuple[str, Mapping[str, Any]]] = []
-    for key, raw in _obj(section).items():
-        entry = _obj(raw)
-        unique_id = _text(entry.get("unique_id")) or str(key)
-        if _enabled(entry):
-            entries.append((unique_id, entry))
-        else:
-            disabled.add(unique_id)
-    return entries
+def _refuse_shared_ids(sections: Mapping[str, list[tuple[str, Fields]]], origin: str) -> None:
+    seen: dict[str, str] = {}
+    for section, entries in sections.items():
+        for uid, _ in entries:
+            first = seen.setdefault(uid, section)
+            if first != section:
+                path = json_path((section, uid))
+                raise DuplicateUniqueIdError(
+                    f"{origin}: {path}: unique_id {quoted(uid)} is both in {first} and in "
+                    f"{section}; dbt writes each node once: re-generate it with 'dbt parse'",
+                    file=origin,
+                    path=path,
+                    unique_id=uid,
+                )
 
 
 # Entry points ---------------------------------------------------------------------------------
-def parse_manifest(data: Mapping[str, Any], *, origin: str = "manifest.json") -> DbtManifest:
-    """Normalise an already-decoded manifest; ``origin`` names it in error messages."""
-    if not isinstance(data, Mapping):
-        raise CompileError(
-            f"{origin}: expected a JSON object at the top level, got {type(data).__name__}"
-        )
-    metadata = _obj(data.get("metadata"))
-    schema_version = _schema_version(metadata, origin)
-    group_owners = _group_owners(data.get("groups"))
-    disabled = _disabled_ids(data.get("disabled"))
-    other: set[str] = set()
-    for section in _OTHER_SECTIONS:
-        other.update(str(key) for key in _obj(data.get(section)))
+def parse_manifest(
+    data: Mapping[str, Any], *, origin: str = "manifest.json", decoded: bool = False
+) -> DbtManifest:
+    """Normalise an already-decoded manifest; ``origin`` names it in error messages.
 
+    Raises :class:`InvalidManifestError` at the first field that is not what dbt writes, or
+    when ``data`` nests deeper than the limit (checked unless ``decoded`` says
+    :func:`~floe_orchestration_core.compile.manifest_json.decode_manifest` did already).
+    """
+    if type(data) is not dict:
+        if not isinstance(data, Mapping):
+            raise InvalidManifestError(
+                f"{origin}: expected a JSON object at the top level, got {describe(data)}",
+                file=origin,
+                path="$",
+                expected="a JSON object",
+            )
+        data = dict(data)
+    if not decoded:
+        check_nesting(data, origin)
+    try:
+        return _parse(Fields(data, ()), origin)
+    except FieldError as exc:
+        path = json_path(exc.parts)
+        hint = exc.hint or (
+            "dbt writes it so: re-generate the manifest with 'dbt parse' (was the file edited, "
+            "or written by another tool?)"
+        )
+        raise InvalidManifestError(
+            f"{origin}: {path}: expected {exc.expected}, got {exc.found}; {hint}",
+            file=origin,
+            path=path,
+            expected=exc.expected,
+        ) from None
+
+
+def _parse(root: Fields, origin: str) -> DbtManifest:
+    metadata = root.required_obj("metadata")
+    schema_version = _schema_version(metadata, origin)
+    dbt_version = metadata.text("dbt_version")
+    adapter_type = metadata.text("adapter_type")
+    group_owners = _group_owners(root)
+    disabled = _disabled_ids(root)
+    other: set[str] = set()
+    for section in _ID_ONLY_SECTIONS:
+        other.update(_section(root, section, required=False))
+
+    sections = {
+        key: _entries(root, key, required=True) for key in ("nodes", "sources", "exposures")
+    }
+    _refuse_shared_ids(sections, origin)
     nodes: list[NodeRecord] = []
     tests: list[TestRecord] = []
     package_counts: Counter[str] = Counter()
-    for key, raw in _obj(data.get("nodes")).items():
-        node = _obj(raw)
-        unique_id = _text(node.get("unique_id")) or str(key)
-        resource_type = _text(node.get("resource_type")) or unique_id.split(".")[0]
-        package_counts[_text(node.get("package_name")) or _package_of(unique_id)] += 1
-        if not _enabled(node):
-            disabled.add(unique_id)
+    for uid, node in sections["nodes"]:
+        resource_type = _resource_type(node)
+        package_counts[node.required_text("package_name", allow_empty=False)] += 1
+        config = node_config(node)
+        if not _enabled(config):
+            disabled.add(uid)
         elif resource_type in TRANSFORM_RESOURCE_TYPES:
-            nodes.append(_node_record(unique_id, resource_type, node, group_owners, origin))
+            nodes.append(node_record(uid, resource_type, node, config, group_owners))
         elif resource_type == "test":
-            tests.append(_test_record(unique_id, node))
+            tests.append(test_record(uid, node, config))
         else:
-            other.add(unique_id)
+            other.add(uid)
 
-    sources = [
-        _source_record(uid, source)
-        for uid, source in _enabled_entries(data.get("sources"), disabled)
-    ]
-    exposures = [
-        _exposure_record(uid, exposure)
-        for uid, exposure in _enabled_entries(data.get("exposures"), disabled)
-    ]
+    sources: list[SourceRecord] = []
+    for uid, source in sections["sources"]:
+        config = source.obj("config")
+        if _enabled(config):
+            sources.append(source_record(uid, source, config))
+        else:
+            disabled.add(uid)
+    exposures: list[ExposureRecord] = []
+    for uid, exposure in sections["exposures"]:
+        if _enabled(exposure.obj("config")):
+            exposures.append(exposure_record(uid, exposure))
+        else:
+            disabled.add(uid)
     return DbtManifest(
         origin=origin,
         schema_version=schema_version,
-        dbt_version=_text(metadata.get("dbt_version")),
+        dbt_version=dbt_version,
         project_name=_root_project(metadata, package_counts, origin),
-        adapter_type=_text(metadata.get("adapter_type")),
+        adapter_type=adapter_type,
         nodes=tuple(nodes),
         tests=tuple(tests),
         sources=tuple(sources),
@@ -407,32 +390,9 @@ def parse_manifest(data: Mapping[str, Any], *, origin: str = "manifest.json") ->
     )
 
 
-def read_manifest_file(path: str | Path) -> tuple[bytes, Any]:
-    """The bytes of a manifest file and its decoded JSON; CompileError naming the file."""
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CompileError(
-            f"{path}: no such file; run 'dbt parse' (or 'dbt compile') in the dbt project to "
-            "write target/manifest.json"
-        ) from None
-    except OSError as exc:
-        raise CompileError(f"{path}: cannot be read ({exc.strerror or exc})") from exc
-    try:
-        return raw, json.loads(raw)
-    except UnicodeDecodeError as exc:
-        raise CompileError(f"{path}: not UTF-8 text ({exc.reason}); expected dbt's JSON") from exc
-    except json.JSONDecodeError as exc:
-        raise CompileError(
-            f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
-            "re-generate it with 'dbt parse'"
-        ) from exc
-
-
 def load_manifest(source: str | Path | Mapping[str, Any]) -> DbtManifest:
     """Read a manifest from a file path (str or Path) or an already-decoded mapping."""
     if isinstance(source, str | Path):
         _, data = read_manifest_file(source)
-        return parse_manifest(data, origin=str(source))
+        return parse_manifest(data, origin=str(source), decoded=True)
     return parse_manifest(source)

@@ -42,7 +42,10 @@ Rules enforced here (each a :class:`ProductSpecError` naming the file and the JS
 wrong field, e.g. ``schedules[0].cron``): unknown keys are refused everywhere; names of compute
 targets, schedules, sensors and partitions are identifiers and unique in their section; the
 default compute target and every override's compute target are defined; crons and timezones
-are valid (the same checks as the artifacts' ``ScheduleConfig``). Selectors are checked against
+are valid (the same checks as the artifacts' ``ScheduleConfig``); a compute target's
+``properties`` hold no secret written as a value (``password: ...``, ``token: ...``, a URL with
+a password: give the environment variable's name instead, e.g. ``password_env: PG_PASSWORD``),
+and no refused value is ever repeated in a message. Selectors are checked against
 the dbt project when compiling (:mod:`floe_orchestration_core.compile`): a ``select`` that matches
 no transform is an error there.
 
@@ -84,6 +87,7 @@ from floe_orchestration_core.artifacts import (
     format_pydantic_errors,
 )
 from floe_orchestration_core.artifacts.fields import Identifier, NonEmptyStr, repeated_names
+from floe_orchestration_core.env_secrets import refuse_literal_secrets
 from floe_orchestration_core.errors import ProductSpecError
 from floe_orchestration_core.safe_yaml import (
     YamlLines,
@@ -114,7 +118,9 @@ ProductName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # hide_input_in_errors: a refused value (a literal password) is never echoed, not even in
+    # the traceback `floe --debug` prints.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 
 class DbtProjectSpec(_Spec):
@@ -133,6 +139,12 @@ class ComputeTargetSpec(_Spec):
     dbt_target: NonEmptyStr | None = None
     threads: Annotated[int, Field(ge=1, le=1024)] | None = None
     properties: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("properties")
+    @classmethod
+    def _no_literal_secret(cls, value: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        refuse_literal_secrets(value, "floe.yaml")
+        return value
 
 
 class ComputeOverrideSpec(_Spec):

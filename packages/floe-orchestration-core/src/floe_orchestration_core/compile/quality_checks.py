@@ -21,7 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from floe_orchestration_core.compile.manifest_json import json_path
 from floe_orchestration_core.compile.manifest_records import DbtManifest, TestRecord
+from floe_orchestration_core.errors import quoted
 
 __all__ = ["attach_quality_checks"]
 
@@ -32,7 +34,7 @@ def attach_quality_checks(
     transforms: Mapping[str, str],
     sources: Mapping[str, str],
     check_dependencies: Callable[[TestRecord], object],
-    problems: list[str],
+    problems: list[tuple[str, str]],
 ) -> dict[str, list[dict[str, Any]]]:
     """QualityCheck fields by the unique_id of the transform or source each test belongs to.
 
@@ -40,7 +42,7 @@ def attach_quality_checks(
     every source to its key: a test's parents are among them. ``check_dependencies(test)`` is
     called for each test, in manifest order, before the test is mapped, so the compiler can
     report edges it cannot resolve alongside the problems found here (a severity dbt does not
-    accept), which are appended to ``problems``.
+    accept), which are appended to ``problems`` as ``(json_path, message)`` pairs.
     """
     targets = _Targets(manifest, transforms, sources)
     by_target: dict[str, list[dict[str, Any]]] = {}
@@ -52,7 +54,11 @@ def attach_quality_checks(
         severity = (test.severity or "error").lower()
         if severity not in ("error", "warn"):
             problems.append(
-                f"test '{test.unique_id}' has severity '{test.severity}'; dbt accepts error or warn"
+                (
+                    json_path(("nodes", test.unique_id, "config", "severity")),
+                    f"test {quoted(test.unique_id)} has severity {quoted(test.severity or '')}; "
+                    "dbt accepts error or warn",
+                )
             )
         target = targets.attach(test, parents)
         by_target.setdefault(target, []).append(

@@ -22,6 +22,10 @@ Checklist of what the suite holds an adapter to (one test each):
   (``depends_on`` transform names plus ``source_dependencies`` keys); so do random DAGs;
 - cycles (self-dependencies too), duplicate names and unknown dependencies raise the
   matching :class:`~floe_orchestration_core.errors.ValidationError` naming the models;
+- ordinary names pass ``check_names``; every hostile name (quotes, slashes, emoji, control
+  characters, reserved words, ...) either loads (``load_definitions``) or is refused with an
+  :class:`~floe_orchestration_core.errors.InvalidNameError` naming it — never another error;
+- ``load_definitions`` gives the definitions, loaded as the orchestrator's server would;
 - ``create_assets_from_transforms`` on part of a product keeps upstreams outside the part;
 - every schedule of the artifacts (enabled or not) appears in the definitions;
 - ``schedule_job`` keeps job, cron and timezone; refuses bad crons, timezones (naming the
@@ -57,6 +61,7 @@ from floe_orchestration_core.errors import (
     CycleError,
     DuplicateTransformError,
     FloeError,
+    InvalidNameError,
     LineageError,
     PluginError,
     ResourceError,
@@ -68,6 +73,7 @@ from floe_orchestration_core.plugin import OrchestratorPlugin, PluginMetadata
 from floe_orchestration_core.resources import ResourceSpec, parse_quantity
 from floe_orchestration_core.testing.factories import make_artifacts, make_source, make_transform
 from floe_orchestration_core.testing.fakes import InMemoryLineageBackend
+from floe_orchestration_core.testing.manifest_mutations import HOSTILE_NAMES
 from floe_orchestration_core.testing.strategies import dags
 
 __all__ = ["DefinitionsSummary", "OrchestratorPluginContract", "expected_upstreams"]
@@ -163,6 +169,39 @@ class OrchestratorPluginContract(ABC):
             metadata.floe_api_version,
         )
         assert metadata.is_compatible_with(FLOE_API_VERSION)
+
+    # Names and loading ------------------------------------------------------------------
+    def test_ordinary_names_pass_the_name_check(self, plugin: OrchestratorPlugin) -> None:
+        plugin.check_names(diamond_and_chain())  # raises InvalidNameError otherwise
+
+    def test_load_definitions_gives_the_definitions_of_the_artifacts(
+        self, plugin: OrchestratorPlugin
+    ) -> None:
+        artifacts = diamond_and_chain()
+        summary = self.describe_definitions(plugin.load_definitions(artifacts))
+        assert dict(summary.assets) == expected_upstreams(artifacts.transforms)
+
+    @pytest.mark.parametrize("name", HOSTILE_NAMES)
+    def test_a_hostile_name_loads_or_is_refused_naming_it(
+        self, plugin: OrchestratorPlugin, name: str
+    ) -> None:
+        if not name:
+            return  # the artifacts' schema refuses an empty name before any plugin
+        artifacts = make_artifacts(
+            [make_transform("upstream"), make_transform(name, depends_on=["upstream"])]
+        )
+        refused: InvalidNameError | None = None
+        try:
+            plugin.check_names(artifacts)
+        except InvalidNameError as exc:
+            refused = exc
+        if refused is not None:
+            assert refused.names == (name,)
+            with pytest.raises(InvalidNameError):
+                plugin.create_definitions(artifacts)
+            return
+        summary = self.describe_definitions(plugin.load_definitions(artifacts))
+        assert dict(summary.assets) == expected_upstreams(artifacts.transforms)
 
     # Definitions ------------------------------------------------------------------------
     def test_zero_transforms_give_definitions_without_assets(

@@ -22,6 +22,7 @@ __all__ = [
     "UNREAD_KEYS",
     "as_dict",
     "base_node",
+    "dbt_name",
     "distinct_version_aliases",
     "source_node",
     "stub_node",
@@ -35,6 +36,15 @@ _NOT_NAME = re.compile(r"[^A-Za-z0-9_]")
 
 def as_dict(value: object) -> dict[str, Any]:
     return dict(value) if isinstance(value, Mapping) else {}
+
+
+def dbt_name(transform: TransformConfig) -> str:
+    """The dbt node name of ``transform``: its name, without the ``_v<N>`` of a versioned
+    model (taken from the unique_id ``model.<package>.<name>.v<N>``; a name may hold dots)."""
+    if transform.version is None:
+        return transform.name
+    parts = transform.unique_id.split(".")
+    return ".".join(parts[2:-1]) if len(parts) > 3 else parts[-1]
 
 
 def _list(value: object) -> list[Any]:
@@ -133,7 +143,7 @@ def transform_node(
     node.update(
         unique_id=transform.unique_id,
         resource_type=transform.resource_type.value,
-        name=node.get("name") or transform.unique_id.split(".")[2],
+        name=node.get("name") or dbt_name(transform),
         package_name=transform.package_name,
         original_file_path=node.get("original_file_path") or transform.path,
         path=node.get("path") or transform.path,

@@ -61,6 +61,7 @@ from floe_orchestration_core.artifacts import (
 )
 from floe_orchestrator_dagster.compat import default_asset_key_fn, default_description_fn, get_node
 from floe_orchestrator_dagster.config import TranslatorSettings
+from floe_orchestrator_dagster.dbt.nodes import dbt_name
 from floe_orchestrator_dagster.dbt.tags import TagMapper
 from floe_orchestrator_dagster.metadata import FloeAssetMetadata
 
@@ -143,7 +144,7 @@ def asset_key_for(
     else:
         props = {
             "resource_type": item.resource_type.value,
-            "name": item.unique_id.split(".")[2] if item.version is not None else item.name,
+            "name": dbt_name(item),
             "version": item.version,
             "alias": item.alias or item.name,
             "meta": item.meta,

@@ -38,11 +38,10 @@ import dagster as dg
 
 from floe_orchestration_core.artifacts import CompiledArtifacts
 from floe_orchestration_core.graph import TransformGraph
-from floe_orchestrator_dagster.compat import DISALLOWED_NAMES
 from floe_orchestrator_dagster.config import DagsterAdapterConfig
 from floe_orchestrator_dagster.dbt.manifest import ProjectManifest
 from floe_orchestrator_dagster.dbt.resource import dbt_resource
-from floe_orchestrator_dagster.dbt.translator import FloeDagsterDbtTranslator, asset_key_for
+from floe_orchestrator_dagster.dbt.translator import FloeDagsterDbtTranslator
 from floe_orchestrator_dagster.definitions.dbt_assets import build_dbt_assets
 from floe_orchestrator_dagster.definitions.groups import transform_groups
 from floe_orchestrator_dagster.definitions.jobs import build_jobs_and_schedules
@@ -52,7 +51,6 @@ from floe_orchestrator_dagster.definitions.python_assets import (
 )
 from floe_orchestrator_dagster.definitions.sensors import build_sensors
 from floe_orchestrator_dagster.definitions.sources import read_sources, source_specs
-from floe_orchestrator_dagster.errors import ReservedAssetNameError
 from floe_orchestrator_dagster.lineage.assets import python_asset_hook as python_asset_lineage_hook
 from floe_orchestrator_dagster.lineage.emitter import lineage_emitter
 from floe_orchestrator_dagster.lineage.sensor import build_lineage_sensor
@@ -69,26 +67,10 @@ __all__ = [
     "build_definitions",
     "build_product_definitions",
     "executor_for",
+    "project_manifest",
     "with_lineage_sensor",
     "with_product_metadata",
 ]
-
-
-def _refuse_reserved_names(artifacts: CompiledArtifacts, config: DagsterAdapterConfig) -> None:
-    """Dagster names each op output after its asset key and refuses Python keywords and its
-    own parameter names there (a model called ``config`` or ``or``): say so, with the fix,
-    before dagster-dbt fails deep inside the decorator."""
-    for transform in artifacts.transforms:
-        if transform.is_ephemeral:
-            continue
-        identifier = asset_key_for(transform, config.translator).to_python_identifier()
-        if identifier in DISALLOWED_NAMES:
-            raise ReservedAssetNameError(
-                f"{transform.resource_type.value} '{transform.name}' would be the Dagster asset "
-                f"'{identifier}', a name Dagster reserves (Python keywords and {{config, "
-                "context, input, output, type, ...}}); set a key prefix in the Dagster "
-                "adapter's config (translator.key_prefix: [dbt]) or rename the model"
-            )
 
 
 def build_definitions(
@@ -99,18 +81,20 @@ def build_definitions(
     cwd: Path | None = None,
     python_asset_hook: PythonAssetRunHook | None = None,
     lineage_backend: LineageBackendPlugin | None = None,
+    project: ProjectManifest | None = None,
 ) -> dg.Definitions:
     """The Dagster definitions of ``artifacts`` (see the module docstring).
 
     ``graph`` is the validated transform graph; ``cwd`` is the folder relative paths of the
     artifacts start from (default: the current directory). With ``lineage_backend`` (and
     lineage enabled in the artifacts) the ops emit run-time lineage
-    (:mod:`~floe_orchestrator_dagster.lineage`).
+    (:mod:`~floe_orchestrator_dagster.lineage`). ``project`` is the manifest already read for
+    ``artifacts`` (:func:`project_manifest`), else it is read here. The names are the
+    plugin's to check first (:mod:`~floe_orchestrator_dagster.definitions.names`).
     """
     lineage = lineage_emitter(lineage_backend, artifacts, cwd)
     if python_asset_hook is None and lineage is not None:
         python_asset_hook = python_asset_lineage_hook(lineage, cwd or Path.cwd())
-    _refuse_reserved_names(artifacts, config)
     translator = FloeDagsterDbtTranslator(artifacts, config.translator)
     groups = transform_groups(artifacts, graph)
     sources = read_sources(artifacts)
@@ -126,11 +110,8 @@ def build_definitions(
             executor=executor_for(artifacts, config),
         )
 
-    project = (
-        ProjectManifest.load(artifacts, cwd=cwd)
-        if groups
-        else ProjectManifest.from_artifacts(artifacts)
-    )
+    if project is None:
+        project = project_manifest(artifacts, cwd)
     assets: list[dg.AssetsDefinition | dg.AssetSpec] = [
         *build_dbt_assets(artifacts, groups, project, translator, lineage)
     ]
@@ -186,18 +167,30 @@ def executor_for(
 
 
 # The product's definitions --------------------------------------------------------------------
+def project_manifest(artifacts: CompiledArtifacts, cwd: Path | None = None) -> ProjectManifest:
+    """The manifest the definitions of ``artifacts`` are built from: the product's (read once)
+    when a transform builds something, else rebuilt from the artifacts."""
+    if any(not t.is_ephemeral for t in artifacts.transforms):
+        return ProjectManifest.load(artifacts, cwd=cwd)
+    return ProjectManifest.from_artifacts(artifacts)
+
+
 def build_product_definitions(
     artifacts: CompiledArtifacts,
     graph: TransformGraph,
     config: DagsterAdapterConfig,
     *,
     lineage_backend: LineageBackendPlugin | None = None,
+    project: ProjectManifest | None = None,
 ) -> dg.Definitions:
     """What ``DagsterOrchestratorPlugin.create_definitions`` returns: :func:`build_definitions`
     with the product's metadata (:func:`with_product_metadata`) and, with a lineage backend and
     lineage enabled, the lineage sensor (:func:`with_lineage_sensor`)."""
     built = with_product_metadata(
-        build_definitions(artifacts, graph, config, lineage_backend=lineage_backend), artifacts
+        build_definitions(
+            artifacts, graph, config, lineage_backend=lineage_backend, project=project
+        ),
+        artifacts,
     )
     return with_lineage_sensor(built, artifacts, lineage_backend)
 

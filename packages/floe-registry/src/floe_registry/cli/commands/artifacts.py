@@ -1,8 +1,15 @@
 """Commands on a data product's artifacts: ``compile``, ``validate``, ``graph export``,
 ``impact``.
 
-``validate`` is a check: problems in the artifacts' schema or graph exit 1. The others treat
-invalid input as an input error (exit 2).
+``validate`` is a check: problems in the artifacts' schema, graph, names or definitions exit 1.
+The others treat invalid input as an input error (exit 2).
+
+In a product folder (or beside a dbt project) the commands find the product's files:
+``compile`` reads the ``floe.yaml`` of the manifest's dbt project folder (the manifest's
+folder, or its parent when the manifest is in ``target/``), else the one in the current
+folder, and says which (``--no-product`` compiles without one); ``validate`` reads
+``compiled_artifacts.json`` in the current folder, else ``.floe/compiled_artifacts.json``
+(what ``floe up`` and ``floe run`` write), and says which.
 """
 
 from __future__ import annotations
@@ -13,7 +20,13 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from floe_registry.cli.command import EXIT_CHECK_FAILED, EXIT_OK, Command, Invocation
+from floe_registry.cli.command import (
+    EXIT_CHECK_FAILED,
+    EXIT_OK,
+    Command,
+    Invocation,
+    add_manifest_option,
+)
 from floe_registry.cli.tables import render_table
 
 if TYPE_CHECKING:
@@ -22,13 +35,46 @@ if TYPE_CHECKING:
 __all__ = ["COMMANDS"]
 
 
+ARTIFACTS_FILE = "compiled_artifacts.json"
+#: Where ``floe up``/``floe run`` write a product's artifacts (``<product>/.floe/``).
+PRODUCT_ARTIFACTS = Path(".floe") / ARTIFACTS_FILE
+PRODUCT_FILE = "floe.yaml"
+
+
 def _add_artifacts_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--artifacts",
         metavar="PATH",
-        default="compiled_artifacts.json",
-        help="compiled artifacts JSON (default: compiled_artifacts.json)",
+        default=ARTIFACTS_FILE,
+        help=f"compiled artifacts JSON (default: {ARTIFACTS_FILE})",
     )
+
+
+def _default_artifacts() -> str:
+    """``compiled_artifacts.json`` here, else the product's ``.floe/compiled_artifacts.json``."""
+    from floe_orchestration_core.errors import ArtifactsError
+
+    for candidate in (Path(ARTIFACTS_FILE), PRODUCT_ARTIFACTS):
+        if candidate.exists():
+            return str(candidate)
+    raise ArtifactsError(
+        f"no artifacts here: neither {ARTIFACTS_FILE} nor {PRODUCT_ARTIFACTS} exists in "
+        f"{Path.cwd()}; write them with 'floe compile --dbt-manifest target/manifest.json' "
+        "(or 'floe run' in the product folder), or give --artifacts PATH"
+    )
+
+
+def _product_file(manifest: str) -> tuple[Path | None, str]:
+    """The floe.yaml ``floe compile`` reads without ``--product``, and why (for the summary)."""
+    path = Path(manifest)
+    project = path.parent.parent if path.parent.name == "target" else path.parent
+    candidates = {project / PRODUCT_FILE: "the dbt project's"}
+    candidates.setdefault(Path(PRODUCT_FILE), "this folder's")
+    for candidate, whose in candidates.items():
+        if candidate.is_file():
+            return candidate, f"{candidate} ({whose}; --no-product compiles without it)"
+    looked = " and ".join(str(c) for c in candidates)
+    return None, f"none ({looked} absent): defaults, no schedules, sensors or compute overrides"
 
 
 def _write_output(invocation: Invocation, text: str, output: str | None) -> None:
@@ -46,7 +92,17 @@ def _configure_compile(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dbt-manifest", required=True, metavar="PATH", help="dbt's target/manifest.json"
     )
-    parser.add_argument("--product", metavar="PATH", help="floe.yaml (default: none)")
+    product = parser.add_mutually_exclusive_group()
+    product.add_argument(
+        "--product",
+        metavar="PATH",
+        help="floe.yaml (default: the one in the manifest's dbt project folder, else ./floe.yaml)",
+    )
+    product.add_argument(
+        "--no-product",
+        action="store_true",
+        help="compile without floe.yaml even when there is one",
+    )
     parser.add_argument("--project-dir", metavar="DIR", help="the dbt project directory")
     parser.add_argument("--profiles-dir", metavar="DIR", help="the dbt profiles directory")
     parser.add_argument("--target", help="the dbt target (default: the profile's default)")
@@ -100,9 +156,16 @@ def _run_compile(invocation: Invocation) -> int:
     from floe_orchestration_core.compile import compile_artifacts
 
     args = invocation.args
+    if args.product is not None:
+        product: str | Path | None = args.product
+        product_note = str(args.product)
+    elif args.no_product:
+        product, product_note = None, "none (--no-product)"
+    else:
+        product, product_note = _product_file(args.dbt_manifest)
     artifacts = compile_artifacts(
         args.dbt_manifest,
-        product=args.product,
+        product=product,
         project_dir=args.project_dir,
         profiles_dir=args.profiles_dir,
         target=args.target,
@@ -121,23 +184,81 @@ def _run_compile(invocation: Invocation) -> int:
     _write_output(invocation, artifacts.to_json(), args.output)
     if args.output == "-":
         return EXIT_OK
-    summary = {"output": args.output, **_summary(artifacts)}
+    summary = {
+        "output": args.output,
+        "product_file": None if product is None else str(product),
+        **_summary(artifacts),
+    }
     invocation.emit(
         f"compiled '{summary['product']}' {summary['version']}: {_describe(summary)} "
-        f"-> {args.output}",
+        f"-> {args.output}\nfloe.yaml: {product_note}",
         summary,
     )
     return EXIT_OK
 
 
 # validate ------------------------------------------------------------------------------
+def _configure_validate(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--artifacts",
+        metavar="PATH",
+        help=f"compiled artifacts JSON (default: ./{ARTIFACTS_FILE}, else the product's "
+        f"{PRODUCT_ARTIFACTS})",
+    )
+    parser.add_argument(
+        "--skip-definitions",
+        action="store_true",
+        help="check the schema and the graph only: no orchestrator plugin is loaded",
+    )
+    add_manifest_option(parser)
+
+
+def _name_paths(artifacts: CompiledArtifacts) -> dict[str, str]:
+    """The JSON path of each name by the unique_id of what it names."""
+    paths: dict[str, str] = {}
+    for index, transform in enumerate(artifacts.transforms):
+        paths[transform.unique_id] = f"transforms[{index}].name"
+        for number, check in enumerate(transform.quality_checks):
+            paths[check.unique_id] = f"transforms[{index}].quality_checks[{number}].name"
+    for index, source in enumerate(artifacts.sources):
+        paths[source.unique_id] = f"sources[{index}].key"
+        for number, check in enumerate(source.quality_checks):
+            paths[check.unique_id] = f"sources[{index}].quality_checks[{number}].name"
+    return paths
+
+
+def _load_problems(
+    invocation: Invocation, artifacts: CompiledArtifacts
+) -> tuple[str, list[dict[str, str | None]]]:
+    """("names"|"definitions", problems) from loading the definitions through the plugin."""
+    from floe_orchestration_core.errors import FloeError, InvalidNameError
+
+    plugin = invocation.platform().orchestrator
+    try:
+        plugin.check_names(artifacts)
+    except InvalidNameError as exc:
+        paths = _name_paths(artifacts)
+        return "names", [
+            {"path": paths.get(uid), "message": message}
+            for uid, message in zip(exc.unique_ids, exc.problems, strict=True)
+        ]
+    try:
+        plugin.load_definitions(artifacts)
+    except FloeError as exc:
+        message = f"the definitions of orchestrator '{plugin.name}' do not load: {exc}"
+        return "definitions", [{"path": None, "message": message}]
+    return "", []
+
+
 def _run_validate(invocation: Invocation) -> int:
     from floe_orchestration_core.artifacts import load_artifacts
     from floe_orchestration_core.errors import ArtifactsError, ValidationError
     from floe_orchestration_core.graph import TransformGraph
 
-    path = invocation.args.artifacts
-    problems: list[dict[str, str | None]]
+    args = invocation.args
+    path = args.artifacts or _default_artifacts()
+    problems: list[dict[str, str | None]] = []
+    kind = ""
     try:
         artifacts = load_artifacts(path)
     except ArtifactsError as exc:
@@ -151,14 +272,18 @@ def _run_validate(invocation: Invocation) -> int:
         except ValidationError as exc:
             problems = [{"path": None, "message": message} for message in exc.problems]
             kind = "graph"
-        else:
-            summary = {"valid": True, "artifacts": str(path), **_summary(artifacts)}
-            invocation.emit(
-                f"valid: {path} ({_describe(summary)})",
-                summary,
-            )
-            return EXIT_OK
-    lines = [f"INVALID: {path}: {len(problems)} {kind} problem(s)"]
+        if not problems and not args.skip_definitions:
+            kind, problems = _load_problems(invocation, artifacts)
+    if not problems:
+        summary = {"valid": True, "artifacts": str(path), **_summary(artifacts)}
+        loaded = ""
+        if not args.skip_definitions:
+            summary["orchestrator"] = invocation.platform().orchestrator.name
+            loaded = f"; the definitions load in '{summary['orchestrator']}'"
+        invocation.emit(f"valid: {path} ({_describe(summary)}){loaded}", summary)
+        return EXIT_OK
+    noun = {"names": "name"}.get(kind, kind)
+    lines = [f"INVALID: {path}: {len(problems)} {noun} problem(s)"]
     lines += [
         f"  {problem['path']}: {problem['message']}"
         if problem["path"]
@@ -247,9 +372,10 @@ COMMANDS = (
     ),
     Command(
         ("validate",),
-        "check artifacts: schema, cycles, duplicates, unknown dependencies (exit 1 if invalid)",
+        "check artifacts: schema, graph, names, and that the orchestrator loads their "
+        "definitions (exit 1 if invalid)",
         run=_run_validate,
-        configure=_add_artifacts_option,
+        configure=_configure_validate,
     ),
     Command(
         ("graph", "export"),
