@@ -23,6 +23,8 @@ Hierarchy::
     ├── PluginError
     ├── PythonAssetError                      a product's Python asset cannot be loaded or failed
     ├── AlertError                            an alert channel is misconfigured
+    ├── IngestionError                        an ingestion connector failed (retry may help)
+    │   └── IngestionConfigError  (ValueError)  a connector is misconfigured (retry cannot help)
     └── RuntimeServiceError                   a local runtime service cannot start/stop
 """
 
@@ -38,6 +40,8 @@ __all__ = [
     "CycleError",
     "DuplicateTransformError",
     "FloeError",
+    "IngestionConfigError",
+    "IngestionError",
     "InvalidCronError",
     "InvalidTimezoneError",
     "LineageError",
@@ -158,6 +162,20 @@ class PythonAssetError(FloeError):
 
 class AlertError(FloeError, ValueError):
     """An alert channel is misconfigured (for example its secret's variable is unset)."""
+
+
+class IngestionError(FloeError):
+    """An ingestion connector failed while it ran (a source or destination that did not answer,
+    a connector process that crashed). ``retryable`` says whether running it again may help."""
+
+    retryable: bool = True
+
+
+class IngestionConfigError(IngestionError, ValueError):
+    """An ingestion entry is misconfigured (an unknown stream, a config the connector refuses,
+    a missing secret variable): running it again cannot help, so it is never retried."""
+
+    retryable = False
 
 
 class RuntimeServiceError(FloeError):

@@ -36,20 +36,19 @@ Implementer's checklist (for an orchestrator adapter):
 5. Lineage: do not override :meth:`OrchestratorPlugin.emit_lineage_event`; it builds the
    event (validating it even when no backend is set), then delegates to the configured
    :class:`~floe_orchestration_core.lineage.LineageBackendPlugin`. No backend: a silent no-op.
+   Ingestion: build each ``artifacts.ingestion`` entry's assets around
+   ``self.ingestion_plugin(entry.connector)`` (the port: :mod:`floe_orchestration_core.ingestion`).
 6. Run the contract suite: subclass
    :class:`floe_orchestration_core.testing.OrchestratorPluginContract` in your tests.
 
 Validation is idempotent: every public method called twice with the same arguments gives an
-equal result or the same error message.
-
-The port is split by responsibility: :mod:`~floe_orchestration_core.plugin_metadata`
-(what a plugin declares), :mod:`~floe_orchestration_core.plugin_config` (its ``config_model``)
-and :mod:`~floe_orchestration_core.plugin_capabilities` (the optional capability ports); this
-module holds the template methods and re-exports :class:`PluginMetadata` and :class:`Capability`.
+equal result or the same error message. Beside this module: ``plugin_metadata`` (what a plugin
+declares), ``plugin_config`` (its ``config_model``), ``plugin_capabilities`` (the optional
+capability ports) and ``plugin_ingestion`` (the ingestion plugins it is given).
 
 Import cost: every adapter's plugin module imports this one, and the registry imports it to
 load a plugin, so at module level it imports only the standard library, ``errors``,
-``FLOE_API_VERSION`` and the three modules above (themselves standard library only). Pydantic,
+``FLOE_API_VERSION`` and the ``plugin_*`` modules (themselves standard library only). Pydantic,
 OpenTelemetry, attrs, networkx and the other core modules are imported inside the methods that
 use them (``tests/test_plugin_imports.py`` guards this).
 """
@@ -73,6 +72,7 @@ from floe_orchestration_core.errors import (
     SchedulingError,
 )
 from floe_orchestration_core.plugin_capabilities import CapabilityPorts, check_capabilities
+from floe_orchestration_core.plugin_ingestion import IngestionPorts
 from floe_orchestration_core.plugin_metadata import Capability, PluginMetadata
 
 if TYPE_CHECKING:
@@ -121,8 +121,7 @@ def _error_info(error: BaseException | ErrorInfo | str | None) -> ErrorInfo | No
 
 
 def _abstract_members(cls: type) -> list[str]:
-    """Names of abstract members of ``cls`` (ABCMeta sets ``__abstractmethods__`` only after
-    ``__init_subclass__`` runs, so they are computed here)."""
+    """Abstract members of ``cls`` (``__abstractmethods__`` is set after __init_subclass__)."""
     return sorted(
         name
         for name in dir(cls)
@@ -130,11 +129,13 @@ def _abstract_members(cls: type) -> list[str]:
     )
 
 
-class OrchestratorPlugin(CapabilityPorts, ABC):
+class OrchestratorPlugin(CapabilityPorts, IngestionPorts, ABC):
     """The port every orchestrator adapter implements (see the module checklist).
 
     The optional capability ports (``supports``, ``local_runtime``, ``run_launcher``) come from
-    :class:`~floe_orchestration_core.plugin_capabilities.CapabilityPorts`.
+    :class:`~floe_orchestration_core.plugin_capabilities.CapabilityPorts`; the ingestion
+    plugins it is given (``set_ingestion``, ``ingestion_plugin``) from
+    :class:`~floe_orchestration_core.plugin_ingestion.IngestionPorts`.
     """
 
     metadata: ClassVar[PluginMetadata]
@@ -416,7 +417,7 @@ class OrchestratorPlugin(CapabilityPorts, ABC):
         Raises :class:`ConnectivityError` only for misuse (a non-positive timeout, a
         non-string url).
         """
-        from floe_orchestration_core.connectivity import run_check
+        from floe_orchestration_core.connectivity import redact_url, run_check
 
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
             raise ConnectivityError(f"timeout must be a number of seconds; got {timeout!r}")
@@ -434,8 +435,6 @@ class OrchestratorPlugin(CapabilityPorts, ABC):
             return self._validate_connection(url, deadline)
 
         check_connection.__qualname__ = f"{type(self).__qualname__}._validate_connection"
-        from floe_orchestration_core.connectivity import redact_url
-
         with self._span("floe.validate_connection", {"floe.url": redact_url(url)}) as current:
             result = run_check(check_connection, timeout)
             current.set_attribute("floe.success", result.success)
