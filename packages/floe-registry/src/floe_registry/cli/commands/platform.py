@@ -25,7 +25,7 @@ __all__ = ["ORCHESTRATOR_COMMANDS", "PLUGIN_COMMANDS"]
 def _configure_plugins_list(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kind",
-        choices=["orchestrator", "lineage_backend"],
+        choices=["orchestrator", "lineage_backend", "ingestion"],
         help="list only plugins of this kind (default: every kind)",
     )
 
@@ -50,8 +50,9 @@ def _run_plugins_list(invocation: Invocation) -> int:
     human = (
         render_table(header, rows) + f"\nplatform floe API: {FLOE_API_VERSION}"
         if rows
-        else "no plugins installed; install one that registers the 'floe.orchestrators' or "
-        f"'floe.lineage_backends' entry-point group\nplatform floe API: {FLOE_API_VERSION}"
+        else "no plugins installed; install one that registers the 'floe.orchestrators', "
+        "'floe.lineage_backends' or 'floe.ingestion' entry-point group\n"
+        f"platform floe API: {FLOE_API_VERSION}"
     )
     invocation.emit(
         human,
