@@ -132,7 +132,11 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
                 from floe_orchestrator_dagster.definitions.build import build_product_definitions
 
                 built = build_product_definitions(
-                    artifacts, graph, self.settings, lineage_backend=self.lineage_backend
+                    artifacts,
+                    graph,
+                    self.settings,
+                    lineage_backend=self.lineage_backend,
+                    ingestion=self.ingestion_plugin,
                 )
             asset_count, check_count = _count_assets_and_checks(
                 built.assets or (), built.asset_checks or ()

@@ -13,7 +13,8 @@ with a lineage backend, the lineage sensor. :func:`build_definitions` gives:
   ``artifacts.dbt.project_dir`` (relative paths are relative to ``cwd``), ``profiles_dir`` and
   the target's ``dbt_target`` (else ``artifacts.dbt.target``);
 - every dbt source that an asset reads as an ``AssetSpec`` (:mod:`~.sources`), unless a Python
-  asset produces it; the product's Python assets (:mod:`~.python_assets`);
+  asset or an ingestion stream produces it; the product's Python assets (:mod:`~.python_assets`)
+  and its declared ingestion, one ``@multi_asset`` per entry (:mod:`~.ingestion`);
 - the jobs and schedules of :mod:`~.jobs` and the sensors of :mod:`~.sensors`;
 - the executor of ``DagsterAdapterConfig.executor`` (:func:`executor_for`).
 
@@ -45,6 +46,11 @@ from floe_orchestrator_dagster.dbt.resource import dbt_resource
 from floe_orchestrator_dagster.dbt.translator import FloeDagsterDbtTranslator, asset_key_for
 from floe_orchestrator_dagster.definitions.dbt_assets import build_dbt_assets
 from floe_orchestrator_dagster.definitions.groups import transform_groups
+from floe_orchestrator_dagster.definitions.ingestion import (
+    IngestionResolver,
+    build_ingestion_assets,
+    ingested_source_keys,
+)
 from floe_orchestrator_dagster.definitions.jobs import build_jobs_and_schedules
 from floe_orchestrator_dagster.definitions.python_assets import (
     PythonAssetRunHook,
@@ -99,13 +105,16 @@ def build_definitions(
     cwd: Path | None = None,
     python_asset_hook: PythonAssetRunHook | None = None,
     lineage_backend: LineageBackendPlugin | None = None,
+    ingestion: IngestionResolver | None = None,
 ) -> dg.Definitions:
     """The Dagster definitions of ``artifacts`` (see the module docstring).
 
     ``graph`` is the validated transform graph; ``cwd`` is the folder relative paths of the
     artifacts start from (default: the current directory). With ``lineage_backend`` (and
     lineage enabled in the artifacts) the ops emit run-time lineage
-    (:mod:`~floe_orchestrator_dagster.lineage`).
+    (:mod:`~floe_orchestrator_dagster.lineage`). ``ingestion`` gives the ingestion plugin of a
+    connector (the orchestrator plugin's ``ingestion_plugin``); needed only when the
+    artifacts declare ingestion.
     """
     lineage = lineage_emitter(lineage_backend, artifacts, cwd)
     if python_asset_hook is None and lineage is not None:
@@ -114,7 +123,7 @@ def build_definitions(
     translator = FloeDagsterDbtTranslator(artifacts, config.translator)
     groups = transform_groups(artifacts, graph)
     sources = read_sources(artifacts)
-    if not groups and not sources and not artifacts.python_assets:
+    if not groups and not sources and not artifacts.python_assets and not artifacts.ingestion:
         jobs_, schedules = build_jobs_and_schedules(artifacts, graph, {})
         sensor_jobs, sensors = build_sensors(
             artifacts, graph, {}, cwd=cwd, webserver_url=config.webserver_url
@@ -135,6 +144,7 @@ def build_definitions(
         *build_dbt_assets(artifacts, groups, project, translator, lineage)
     ]
     produced = {key for asset in artifacts.python_assets for key in asset.produces}
+    produced |= ingested_source_keys(artifacts)
     assets.extend(source_specs([s for s in sources if s.key not in produced], project, translator))
 
     asset_keys = {
@@ -142,10 +152,21 @@ def build_definitions(
         for t in artifacts.transforms
         if not t.is_ephemeral
     }
+    source_keys = {
+        s.key: translator.get_asset_key(project.sources[s.unique_id]) for s in artifacts.sources
+    }
+    if artifacts.ingestion:
+        assets.extend(
+            build_ingestion_assets(
+                artifacts,
+                source_keys=source_keys,
+                resolve=ingestion,
+                base_dir=cwd or Path.cwd(),
+                tags=translator.tag_mapper,
+                emitter=lineage,
+            )
+        )
     if artifacts.python_assets:
-        source_keys = {
-            s.key: translator.get_asset_key(project.sources[s.unique_id]) for s in artifacts.sources
-        }
         assets.extend(
             build_python_assets(
                 artifacts,
@@ -192,12 +213,16 @@ def build_product_definitions(
     config: DagsterAdapterConfig,
     *,
     lineage_backend: LineageBackendPlugin | None = None,
+    ingestion: IngestionResolver | None = None,
 ) -> dg.Definitions:
     """What ``DagsterOrchestratorPlugin.create_definitions`` returns: :func:`build_definitions`
     with the product's metadata (:func:`with_product_metadata`) and, with a lineage backend and
     lineage enabled, the lineage sensor (:func:`with_lineage_sensor`)."""
     built = with_product_metadata(
-        build_definitions(artifacts, graph, config, lineage_backend=lineage_backend), artifacts
+        build_definitions(
+            artifacts, graph, config, lineage_backend=lineage_backend, ingestion=ingestion
+        ),
+        artifacts,
     )
     return with_lineage_sensor(built, artifacts, lineage_backend)
 
