@@ -42,6 +42,7 @@ PACKAGES = {
     "floe-orchestrator-dagster": "floe_orchestrator_dagster",
     "floe-lineage-openlineage": "floe_lineage_openlineage",
     "floe-registry": "floe_registry",
+    "floe-ingestion-dlt": "floe_ingestion_dlt",
 }
 NO_TESTS_COLLECTED = 5
 
@@ -98,6 +99,7 @@ COVERAGE_FLOORS = {
     "floe-orchestrator-dagster": 80,
     "floe-lineage-openlineage": 93,
     "floe-registry": 77,
+    "floe-ingestion-dlt": 90,
 }
 
 
