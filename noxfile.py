@@ -43,6 +43,7 @@ PACKAGES = {
     "floe-lineage-openlineage": "floe_lineage_openlineage",
     "floe-registry": "floe_registry",
     "floe-ingestion-dlt": "floe_ingestion_dlt",
+    "floe-ingestion-airbyte": "floe_ingestion_airbyte",
 }
 NO_TESTS_COLLECTED = 5
 
@@ -100,6 +101,7 @@ COVERAGE_FLOORS = {
     "floe-lineage-openlineage": 93,
     "floe-registry": 77,
     "floe-ingestion-dlt": 90,
+    "floe-ingestion-airbyte": 88,
 }
 
 
