@@ -63,6 +63,17 @@ def _sync(session: nox.Session) -> None:
     )
 
 
+#: The Airbyte connector the tests run (floe-ingestion-airbyte, integration/test_ingestion_*).
+AIRBYTE_TEST_CONNECTOR = "source-faker==7.2.1"
+
+
+def _provision_airbyte(session: nox.Session) -> None:
+    """Create (or find cached) PyAirbyte's venv and the test connector's, for this session's
+    interpreter, under ~/.cache/floe/airbyte (CI caches that folder): the tests then never
+    wait on the package index. Prints how long each took (0.0 s when cached)."""
+    session.run("python", "-m", "floe_ingestion_airbyte", "provision", AIRBYTE_TEST_CONNECTOR)
+
+
 def _pytest(session: nox.Session, *args: str, allow_empty: bool = False) -> None:
     """Run pytest; an empty collection fails unless the caller says it may be empty."""
     codes = [0, NO_TESTS_COLLECTED] if allow_empty else [0]
@@ -111,6 +122,7 @@ def tests(session: nox.Session) -> None:
     per package, then a summary of all of them against COVERAGE_FLOORS (the session fails
     when a package is below its floor, after every package has run)."""
     _sync(session)
+    _provision_airbyte(session)
     reports = Path(session.create_tmp()).resolve() / "coverage"
     shutil.rmtree(reports, ignore_errors=True)
     reports.mkdir()
@@ -200,8 +212,9 @@ def tests_dagster(session: nox.Session, dagster: str) -> None:
 
 @nox.session(python="3.11")
 def contracts(session: nox.Session) -> None:
-    """The contract suites (OrchestratorPluginContract, LineageBackendContract) per adapter."""
+    """The contract suites (orchestrator, lineage backend, ingestion) per adapter."""
     _sync(session)
+    _provision_airbyte(session)
     dirs = sorted(str(d) for d in (ROOT / "packages").glob("*/tests/contract") if d.is_dir())
     if not dirs:
         session.error("no tests/contract directory in any package")
@@ -214,6 +227,7 @@ def integration(session: nox.Session) -> None:
     Chromium). The up/status/down orphan test runs 5 cycles here (about 25 s each);
     ``FLOE_RUNTIME_CYCLES=20 nox -s integration`` runs the issue's 20."""
     _sync(session)
+    _provision_airbyte(session)
     session.env.setdefault("FLOE_RUNTIME_CYCLES", os.environ.get("FLOE_RUNTIME_CYCLES", "5"))
     # integration/k8s is the k8s session's.
     _pytest(session, str(ROOT / "integration"), f"--ignore={ROOT / 'integration' / 'k8s'}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -321,3 +323,33 @@ def test_a_resolver_that_fails_or_returns_junk_is_a_plugin_error() -> None:
         plugin.ingestion_plugin("dlt")
     with pytest.raises(PluginError, match="must be a callable"):
         plugin.set_ingestion(42)  # type: ignore[arg-type]
+
+
+# One run of an entry at a time -------------------------------------------------------------------
+class _Slow(_Scripted):
+    """Records when each run was inside ``_run``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.spans: list[tuple[float, float]] = []
+
+    def _run(self, request: IngestionRequest) -> IngestionResult:
+        entered = time.monotonic()
+        time.sleep(0.3)
+        self.spans.append((entered, time.monotonic()))
+        return _result(("users", "raw.users", 1), ("orders", "raw.orders", 1))
+
+
+def test_two_runs_of_one_entry_take_turns(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    plugin = _Slow()
+    request = request_for(_entry(), _destination(tmp_path), tmp_path / "state")
+    caplog.set_level(logging.INFO, logger="floe.ingestion")
+    threads = [threading.Thread(target=plugin.run, args=(request,)) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    (first, second) = sorted(plugin.spans)
+    assert second[0] >= first[1]  # the second entered after the first left
+    assert "is running in pid" in caplog.text
+    assert (tmp_path / "state" / ".lock").read_text(encoding="utf-8") == ""

@@ -62,6 +62,7 @@ from floe_orchestration_core.errors import (
     PluginError,
 )
 from floe_orchestration_core.ingestion.model import IngestionRequest, IngestionResult
+from floe_orchestration_core.ingestion.state_lock import entry_lock
 from floe_orchestration_core.plugin_metadata import PluginMetadata
 
 if TYPE_CHECKING:
@@ -144,7 +145,9 @@ class IngestionPlugin(ABC):
 
         Raises :class:`IngestionConfigError` (not retryable) for a misconfiguration found
         before or while running, :class:`IngestionError` for a failed run; a result that does
-        not answer every requested stream is a :class:`PluginError`.
+        not answer every requested stream is a :class:`PluginError`. Runs of one entry take
+        turns: the entry's state folder is locked while ``_run`` runs
+        (:mod:`~floe_orchestration_core.ingestion.state_lock`).
         """
         from floe_orchestration_core.telemetry import span
 
@@ -163,18 +166,21 @@ class IngestionPlugin(ABC):
                 + "\n".join(f"  {problem}" for problem in problems)
             )
         started = time.monotonic()
-        with span(
-            "floe_orchestration_core",
-            "ingestion.run",
-            tracer_provider=None,
-            **{
-                "floe.ingestion": entry.name,
-                "floe.ingestion.connector": self.name,
-                "floe.ingestion.source": entry.source,
-                "floe.ingestion.streams": request.streams,
-                "floe.ingestion.destination": request.destination.type,
-            },
-        ) as current:
+        with (
+            entry_lock(request.state_dir, entry=entry.name, log=request.log),
+            span(
+                "floe_orchestration_core",
+                "ingestion.run",
+                tracer_provider=None,
+                **{
+                    "floe.ingestion": entry.name,
+                    "floe.ingestion.connector": self.name,
+                    "floe.ingestion.source": entry.source,
+                    "floe.ingestion.streams": request.streams,
+                    "floe.ingestion.destination": request.destination.type,
+                },
+            ) as current,
+        ):
             result = self._call("_run", lambda: self._run(request), request=request)
             self._check_result(request, result)
             current.set_attribute("floe.ingestion.rows_loaded", _rows(result))
