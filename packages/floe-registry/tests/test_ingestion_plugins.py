@@ -3,6 +3,7 @@ and handed to the orchestrator by the platform."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from typing import TYPE_CHECKING
 
@@ -98,5 +99,21 @@ def test_the_platform_hands_its_orchestrator_the_resolver(fake_dists: FakeDistri
         plugin = platform.orchestrator.ingestion_plugin("shopify")
         assert plugin.name == "shopify"
         assert platform.ingestion.loaded == {"shopify": plugin}
-        with pytest.raises(PluginNotFoundError, match=r"'nope'; installed: shopify 0\.2\.0"):
+        with pytest.raises(PluginNotFoundError, match=r"'nope'; installed: .*shopify 0\.2\.0"):
             platform.orchestrator.ingestion_plugin("nope")
+
+
+def test_the_workspace_connectors_load_without_importing_their_libraries() -> None:
+    """dlt and airbyte are installed plugins; loading them imports neither dlt nor
+    duckdb (nor, for airbyte, anything of PyAirbyte, which lives in a venv of its own)."""
+    code = (
+        "import sys; from floe_registry.loading import load_ingestion;"
+        "plugins = [load_ingestion(n) for n in ('dlt', 'airbyte')];"
+        "print([type(p).__name__ for p in plugins],"
+        " sorted(m for m in ('dlt', 'duckdb', 'airbyte', 'pydantic') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "['DltIngestion', 'AirbyteIngestion'] []"
+    assert {"dlt", "airbyte"} <= {p.name for p in list_plugins("ingestion")}
