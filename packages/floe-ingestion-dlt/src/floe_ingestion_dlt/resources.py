@@ -9,12 +9,9 @@ A CSV field left empty is read as null.
 from __future__ import annotations
 
 import csv
-import hashlib
-import importlib.util
 import inspect
 import io
 import json
-import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from dlt.sources.filesystem import filesystem
 from floe_ingestion_dlt.options import StreamSettings, function_reference, stream_settings
 from floe_orchestration_core.errors import IngestionConfigError
 from floe_orchestration_core.ingestion import IngestionRequest
+from floe_orchestration_core.product_code import load_product_function
 
 __all__ = ["bucket_url", "build_resources"]
 
@@ -123,32 +121,15 @@ def _filesystem_resource(request: IngestionRequest, settings: StreamSettings) ->
 
 
 def _load_function(request: IngestionRequest, file: str, function: str) -> Any:
-    path = request.path(file).resolve()
-    where = f"ingestion '{request.entry.name}'"
-    if not path.is_file():
-        raise IngestionConfigError(
-            f"{where}: source file {path} does not exist; fix 'source: {request.entry.source}' "
-            "(relative paths start at floe.yaml's folder)"
-        )
-    name = f"floe_dlt_source_{path.stem}_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:
-            raise IngestionConfigError(f"{where}: {path} cannot be imported as a Python file")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            del sys.modules[name]
-            raise IngestionConfigError(
-                f"{where}: importing {path} failed: {type(exc).__name__}: {exc}"
-            ) from exc
-    found = getattr(module, function, None)
-    if not callable(found):
-        raise IngestionConfigError(f"{where}: {path} has no function '{function}'")
-    return found
+    return load_product_function(
+        request.path(file).resolve(),
+        function,
+        where=f"ingestion '{request.entry.name}'",
+        missing_hint=(
+            f"fix 'source: {request.entry.source}' (relative paths start at floe.yaml's folder)"
+        ),
+        error=IngestionConfigError,
+    )
 
 
 def _call_source(request: IngestionRequest, function: Any) -> Any:

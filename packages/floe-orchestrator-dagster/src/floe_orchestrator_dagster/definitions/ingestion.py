@@ -41,6 +41,7 @@ from floe_orchestration_core.ingestion.destinations import ingestion_request
 from floe_orchestration_core.lineage import Dataset, ParentRun
 from floe_orchestrator_dagster.dbt.tags import TagMapper
 from floe_orchestrator_dagster.definitions.jobs import to_dagster_retry_policy
+from floe_orchestrator_dagster.definitions.python_assets import json_metadata
 from floe_orchestrator_dagster.errors import DagsterAdapterError
 from floe_orchestrator_dagster.lineage.assets import AssetLineage
 from floe_orchestrator_dagster.lineage.emitter import LineageEmitter, parent_run
@@ -97,20 +98,17 @@ def _outputs(
 
 
 def _stream_metadata(stream: StreamResult) -> dict[str, Any]:
-    metadata: dict[str, Any] = {
+    """The stream's row counts and table, and the connector's extras as ``floe/<key>``."""
+    extras = {
+        key if "/" in key else FloeAssetMetadata.key(key): value
+        for key, value in stream.metadata.items()
+    }
+    return {
+        **json_metadata(extras),
         "dagster/row_count": dg.MetadataValue.int(stream.rows_total),
         ROWS_LOADED_KEY: dg.MetadataValue.int(stream.rows_loaded),
         FloeAssetMetadata.key("table"): stream.table,
     }
-    for key, value in stream.metadata.items():
-        name = key if "/" in key else FloeAssetMetadata.key(key)
-        if isinstance(value, dict | list):
-            metadata[name] = dg.MetadataValue.json(value)
-        elif value is None:
-            metadata[name] = dg.MetadataValue.null()
-        else:
-            metadata[name] = value
-    return metadata
 
 
 def _parent(
