@@ -81,6 +81,13 @@ def test_pyairbyte_gets_a_supported_interpreter() -> None:
     assert done.stdout.startswith(f"Python {version[0]}.{version[1]}")
 
 
+def test_the_interpreter_can_be_chosen_and_must_fit(tmp_path: Path) -> None:
+    chosen, version = find_python({"FLOE_AIRBYTE_PYTHON": sys.executable})
+    assert (chosen, version) == (sys.executable, sys.version_info[:2])
+    with pytest.raises(IngestionConfigError, match=r"is not a Python 3\.10-3\.12 interpreter"):
+        find_python({"FLOE_AIRBYTE_PYTHON": str(tmp_path / "python9")})
+
+
 def _fails_with(message: str) -> list[str]:
     code = f"import sys; sys.stderr.write({message!r}); sys.exit(1)"
     return [sys.executable, "-c", code]

@@ -15,7 +15,8 @@ The folder is ``$FLOE_AIRBYTE_HOME``, else ``$XDG_CACHE_HOME/floe/airbyte``, els
 ``~/.cache/floe/airbyte``: shared by every product of a user (and by CI runs, which cache it).
 A venv is created with ``uv`` when it is on PATH (bytecode compiled: connector start-up halves),
 else with ``python -m venv`` and pip, from a Python 3.10-3.12 interpreter (PyAirbyte's range):
-the running one when it fits, else ``python3.12``/``3.11``/``3.10`` from PATH. Creation holds
+``$FLOE_AIRBYTE_PYTHON`` when set, else the running one when it fits, else
+``python3.12``/``3.11``/``3.10`` from PATH. Creation holds
 an exclusive lock on ``<folder>/.lock``, so two runs never build one venv at once, and a venv
 counts only once its ``.floe-ready`` marker is written: one left half-made by a killed run is
 rebuilt. Creating PyAirbyte's venv takes about a minute from PyPI (seconds from uv's cache);
@@ -46,6 +47,7 @@ from floe_orchestration_core.errors import IngestionConfigError, IngestionError
 __all__ = [
     "HOME_VARIABLE",
     "PYAIRBYTE_VERSION",
+    "PYTHON_VARIABLE",
     "AirbyteEnvironment",
     "cache_root",
     "find_python",
@@ -55,6 +57,8 @@ __all__ = [
 PYAIRBYTE_VERSION = "0.71.3"
 #: Environment variable naming the cache folder.
 HOME_VARIABLE = "FLOE_AIRBYTE_HOME"
+#: Environment variable naming the interpreter PyAirbyte's venvs are made from.
+PYTHON_VARIABLE = "FLOE_AIRBYTE_PYTHON"
 _READY = ".floe-ready"
 _SUPPORTED = ((3, 10), (3, 11), (3, 12))
 _INSTALL_TIMEOUT_SECONDS = 900
@@ -91,8 +95,19 @@ def _version_of(python: str) -> tuple[int, int] | None:
         return None
 
 
-def find_python() -> tuple[str, tuple[int, int]]:
+def find_python(environ: Mapping[str, str] | None = None) -> tuple[str, tuple[int, int]]:
     """A Python 3.10-3.12 interpreter for PyAirbyte, and its version."""
+    environ = os.environ if environ is None else environ
+    chosen = environ.get(PYTHON_VARIABLE)
+    if chosen:
+        version = _version_of(chosen)
+        if version not in _SUPPORTED:
+            raise IngestionConfigError(
+                f"{PYTHON_VARIABLE}={chosen} is not a Python 3.10-3.12 interpreter "
+                f"(PyAirbyte {PYAIRBYTE_VERSION}'s range); point it at one, or unset it"
+            )
+        assert version is not None
+        return chosen, version
     current = (sys.version_info.major, sys.version_info.minor)
     if current in _SUPPORTED:
         return getattr(sys, "_base_executable", sys.executable), current
