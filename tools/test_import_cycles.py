@@ -129,6 +129,8 @@ def test_main_exits_1_and_prints_each_import_line_of_the_loop(
 
 def test_the_workspace_packages_are_the_src_packages_of_every_member() -> None:
     assert workspace_packages() == [
+        "floe_ingestion_airbyte",
+        "floe_ingestion_dlt",
         "floe_lineage_openlineage",
         "floe_orchestration_core",
         "floe_orchestrator_dagster",

@@ -123,7 +123,14 @@ def test_other_major_schema_versions_ask_for_a_recompile(version: str) -> None:
 
 def test_newer_minor_schema_version_asks_for_an_upgrade() -> None:
     with pytest.raises(ArtifactsError, match="upgrade floe-orchestration-core"):
-        load_artifacts(_document(schema_version="2.1.0"))
+        load_artifacts(_document(schema_version="2.2.0"))
+
+
+def test_an_older_minor_schema_version_is_read_unchanged() -> None:
+    """2.1 only added the optional ingestion section: a 2.0.0 document still loads."""
+    artifacts = load_artifacts(_document(schema_version="2.0.0"))
+    assert artifacts.schema_version == "2.0.0"
+    assert artifacts.ingestion == ()
 
 
 def test_load_from_a_file_path(tmp_path: Path) -> None:
@@ -173,4 +180,4 @@ def test_ephemeral_transforms_are_recognised() -> None:
 
 
 def test_schema_version_constant_matches_the_model_default() -> None:
-    assert CompiledArtifacts.model_fields["schema_version"].default == SCHEMA_VERSION == "2.0.0"
+    assert CompiledArtifacts.model_fields["schema_version"].default == SCHEMA_VERSION == "2.1.0"

@@ -41,6 +41,15 @@ class Backend(InMemoryLineageBackend):
     metadata = PluginMetadata(name={name!r}, version="0.4.0", floe_api_version={api!r})
 """
 
+INGESTION_SOURCE = """
+from floe_orchestration_core.plugin import PluginMetadata
+from floe_orchestration_core.testing.fake_ingestion import InMemoryIngestion
+
+
+class Connector(InMemoryIngestion):
+    metadata = PluginMetadata(name={name!r}, version="0.2.0", floe_api_version={api!r})
+"""
+
 
 @dataclass
 class FakeDistributions:
@@ -101,6 +110,16 @@ class FakeDistributions:
             "0.4.0",
             {"floe.lineage_backends": {name: f"{module}:Backend [floe-api-{api}]"}},
             {module: LINEAGE_SOURCE.format(name=name, api=api)},
+        )
+        return module
+
+    def ingestion(self, name: str = "fake_connector", *, api: str = "1.0") -> str:
+        module = f"fake_ingestion_{name}"
+        self.add(
+            f"fake-{name}-ingestion",
+            "0.2.0",
+            {"floe.ingestion": {name: f"{module}:Connector [floe-api-{api}]"}},
+            {module: INGESTION_SOURCE.format(name=name, api=api)},
         )
         return module
 

@@ -205,7 +205,7 @@ def test_compile_runs_with_only_a_dbt_manifest(floe: Floe, corpus_manifest: Path
     assert summary["output"] == "compiled_artifacts.json"
     assert summary["transforms"] > 0
     written = json.loads((floe.cwd / "compiled_artifacts.json").read_text(encoding="utf-8"))
-    assert written["schema_version"] == "2.0.0"
+    assert written["schema_version"] == "2.1.0"
     assert floe("validate", "--artifacts", "compiled_artifacts.json").code == 0
 
 
@@ -213,7 +213,7 @@ def test_compile_to_stdout_prints_the_artifacts(floe: Floe, corpus_manifest: Pat
     result = floe("compile", "--dbt-manifest", str(corpus_manifest), "-o", "-")
 
     assert result.code == 0
-    assert json.loads(result.stdout)["schema_version"] == "2.0.0"
+    assert json.loads(result.stdout)["schema_version"] == "2.1.0"
 
 
 def test_compile_of_a_missing_manifest_is_an_input_error_without_traceback(floe: Floe) -> None:

@@ -30,6 +30,8 @@ Hierarchy::
     │   └── ProfileVariableMissingError       env_var() names an unset variable, no default
     ├── WarehouseError                        no connection to a compute target's warehouse
     ├── AlertError                            an alert channel is misconfigured
+    ├── IngestionError                        an ingestion connector failed (retry may help)
+    │   └── IngestionConfigError  (ValueError)  a connector is misconfigured (retry cannot help)
     └── RuntimeServiceError                   a local runtime service cannot start/stop
 """
 
@@ -47,6 +49,8 @@ __all__ = [
     "DuplicateTransformError",
     "DuplicateUniqueIdError",
     "FloeError",
+    "IngestionConfigError",
+    "IngestionError",
     "InvalidCronError",
     "InvalidManifestError",
     "InvalidNameError",
@@ -271,6 +275,20 @@ class WarehouseError(FloeError):
 
 class AlertError(FloeError, ValueError):
     """An alert channel is misconfigured (for example its secret's variable is unset)."""
+
+
+class IngestionError(FloeError):
+    """An ingestion connector failed while it ran (a source or destination that did not answer,
+    a connector process that crashed). ``retryable`` says whether running it again may help."""
+
+    retryable: bool = True
+
+
+class IngestionConfigError(IngestionError, ValueError):
+    """An ingestion entry is misconfigured (an unknown stream, a config the connector refuses,
+    a missing secret variable): running it again cannot help, so it is never retried."""
+
+    retryable = False
 
 
 class RuntimeServiceError(FloeError):

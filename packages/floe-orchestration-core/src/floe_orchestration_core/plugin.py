@@ -38,6 +38,8 @@ Implementer's checklist (for an orchestrator adapter):
 5. Lineage: do not override :meth:`OrchestratorPlugin.emit_lineage_event`; it builds the
    event (validating it even when no backend is set), then delegates to the configured
    :class:`~floe_orchestration_core.lineage.LineageBackendPlugin`. No backend: a silent no-op.
+   Ingestion: build each ``artifacts.ingestion`` entry's assets around
+   ``self.ingestion_plugin(entry.connector)`` (the port: :mod:`floe_orchestration_core.ingestion`).
 6. Run the contract suite: subclass
    :class:`floe_orchestration_core.testing.OrchestratorPluginContract` in your tests.
 
@@ -46,13 +48,14 @@ equal result or the same error message.
 
 The port is split by responsibility: :mod:`~floe_orchestration_core.plugin_metadata`
 (what a plugin declares), :mod:`~floe_orchestration_core.plugin_config` (its ``config_model``),
-:mod:`~floe_orchestration_core.plugin_checks` (names and loading of the definitions) and
-:mod:`~floe_orchestration_core.plugin_capabilities` (the optional capability ports); this
+:mod:`~floe_orchestration_core.plugin_checks` (names and loading of the definitions),
+:mod:`~floe_orchestration_core.plugin_capabilities` (the optional capability ports) and
+:mod:`~floe_orchestration_core.plugin_ingestion` (the ingestion plugins it is given); this
 module holds the template methods and re-exports :class:`PluginMetadata` and :class:`Capability`.
 
 Import cost: every adapter's plugin module imports this one, and the registry imports it to
 load a plugin, so at module level it imports only the standard library, ``errors``,
-``FLOE_API_VERSION`` and the three modules above (themselves standard library only). Pydantic,
+``FLOE_API_VERSION`` and the ``plugin_*`` modules (themselves standard library only). Pydantic,
 OpenTelemetry, attrs, networkx and the other core modules are imported inside the methods that
 use them (``tests/test_plugin_imports.py`` guards this).
 """
@@ -77,6 +80,7 @@ from floe_orchestration_core.errors import (
 )
 from floe_orchestration_core.plugin_capabilities import CapabilityPorts, check_capabilities
 from floe_orchestration_core.plugin_checks import DefinitionChecks, NameProblem, as_artifacts
+from floe_orchestration_core.plugin_ingestion import IngestionPorts
 from floe_orchestration_core.plugin_metadata import Capability, PluginMetadata, abstract_members
 
 if TYPE_CHECKING:
@@ -125,11 +129,13 @@ def _error_info(error: BaseException | ErrorInfo | str | None) -> ErrorInfo | No
     )
 
 
-class OrchestratorPlugin(CapabilityPorts, DefinitionChecks, ABC):
+class OrchestratorPlugin(CapabilityPorts, IngestionPorts, DefinitionChecks, ABC):
     """The port every orchestrator adapter implements (see the module checklist).
 
     The optional capability ports (``supports``, ``local_runtime``, ``run_launcher``) come from
-    :class:`~floe_orchestration_core.plugin_capabilities.CapabilityPorts`; ``check_names`` and
+    :class:`~floe_orchestration_core.plugin_capabilities.CapabilityPorts`; the ingestion
+    plugins it is given (``set_ingestion``, ``ingestion_plugin``) from
+    :class:`~floe_orchestration_core.plugin_ingestion.IngestionPorts`; ``check_names`` and
     ``load_definitions`` from :class:`~floe_orchestration_core.plugin_checks.DefinitionChecks`.
     """
 
@@ -406,7 +412,7 @@ class OrchestratorPlugin(CapabilityPorts, DefinitionChecks, ABC):
         Raises :class:`ConnectivityError` only for misuse (a non-positive timeout, a
         non-string url).
         """
-        from floe_orchestration_core.connectivity import run_check
+        from floe_orchestration_core.connectivity import redact_url, run_check
 
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
             raise ConnectivityError(f"timeout must be a number of seconds; got {timeout!r}")
@@ -424,8 +430,6 @@ class OrchestratorPlugin(CapabilityPorts, DefinitionChecks, ABC):
             return self._validate_connection(url, deadline)
 
         check_connection.__qualname__ = f"{type(self).__qualname__}._validate_connection"
-        from floe_orchestration_core.connectivity import redact_url
-
         with self._span("floe.validate_connection", {"floe.url": redact_url(url)}) as current:
             result = run_check(check_connection, timeout)
             current.set_attribute("floe.success", result.success)

@@ -37,13 +37,12 @@ and what to fix; a warehouse that cannot be reached as asked is a
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import json
 import logging
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -53,6 +52,8 @@ import attrs
 from floe_orchestration_core.artifacts import ComputeTarget, PythonAssetConfig
 from floe_orchestration_core.dbt_profiles import Warehouse, find_profile
 from floe_orchestration_core.errors import PythonAssetError, WarehouseError
+from floe_orchestration_core.errors import PythonAssetError
+from floe_orchestration_core.product_code import load_product_function
 
 __all__ = [
     "AssetFunction",
@@ -177,44 +178,20 @@ class AssetRunContext:
         return dict(self.compute.properties) if self.compute is not None else {}
 
 
-def _module_name(path: Path) -> str:
-    digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
-    return f"floe_product_asset_{path.stem}_{digest}"
-
-
 def load_asset_function(asset: PythonAssetConfig, base_dir: Path) -> AssetFunction:
     """Import ``asset.function``'s file (relative to ``base_dir``) and return the function."""
     path = Path(asset.file)
     path = (path if path.is_absolute() else base_dir / path).resolve()
-    where = f"python asset '{asset.name}'"
-    if not path.is_file():
-        raise PythonAssetError(
-            f"{where}: file {path} does not exist; fix 'function: {asset.function}' in floe.yaml "
-            "(the path is relative to floe.yaml's folder)"
-        )
-    name = _module_name(path)
-    module = sys.modules.get(name)
-    if module is None:
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:
-            raise PythonAssetError(f"{where}: {path} cannot be imported as a Python file")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception as exc:
-            del sys.modules[name]
-            raise PythonAssetError(
-                f"{where}: importing {path} failed: {type(exc).__name__}: {exc}"
-            ) from exc
-    function = getattr(module, asset.callable_name, None)
-    if function is None or not callable(function):
-        found = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
-        raise PythonAssetError(
-            f"{where}: {path} has no function '{asset.callable_name}'"
-            f"{'; it defines: ' + ', '.join(found) if found else ''}"
-        )
-    return function  # type: ignore[no-any-return]
+    return load_product_function(
+        path,
+        asset.callable_name,
+        where=f"python asset '{asset.name}'",
+        missing_hint=(
+            f"fix 'function: {asset.function}' in floe.yaml (the path is relative to floe.yaml's "
+            "folder)"
+        ),
+        error=PythonAssetError,
+    )
 
 
 def run_python_asset(function: AssetFunction, context: AssetRunContext) -> dict[str, Any]:

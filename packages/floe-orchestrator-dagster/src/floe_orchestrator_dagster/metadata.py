@@ -17,7 +17,13 @@ key                                 carried by
 ``floe/source_key``                 sources (``source_name.table``)
 ``floe/python_asset``,              Python assets (the asset's name and its function)
 ``floe/function``
+``floe/ingestion``, ``floe/table``  ingestion streams (the entry's name, ``schema.table``; also
+                                    ``floe/compute_target``, ``floe/schema``,
+                                    ``floe/source_key``)
 ==================================  ==========================================================
+
+An ingestion stream's materializations also carry :data:`ROWS_LOADED_KEY` (rows this run) beside
+Dagster's ``dagster/row_count`` (rows in the table).
 
 The Definitions themselves carry :data:`PRODUCT_KEY`, :data:`EPHEMERAL_TRANSFORMS_KEY` and
 :data:`UNREAD_SOURCES_KEY`. This module imports only the standard library.
@@ -35,12 +41,18 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final, Self
 
 if TYPE_CHECKING:
-    from floe_orchestration_core.artifacts import PythonAssetConfig, SourceConfig, TransformConfig
+    from floe_orchestration_core.artifacts import (
+        IngestionConfig,
+        PythonAssetConfig,
+        SourceConfig,
+        TransformConfig,
+    )
 
 __all__ = [
     "EPHEMERAL_TRANSFORMS_KEY",
     "NAMESPACE",
     "PRODUCT_KEY",
+    "ROWS_LOADED_KEY",
     "UNREAD_SOURCES_KEY",
     "FloeAssetMetadata",
 ]
@@ -55,6 +67,8 @@ EPHEMERAL_TRANSFORMS_KEY: Final = f"{NAMESPACE}/ephemeral_transforms"
 #: Definitions metadata: the keys (``source_name.table``) of the sources no asset reads,
 #: which are therefore not assets.
 UNREAD_SOURCES_KEY: Final = f"{NAMESPACE}/unread_sources"
+#: Materialization metadata of an ingestion stream: the rows its connector loaded this run.
+ROWS_LOADED_KEY: Final = f"{NAMESPACE}/rows_loaded"
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,6 +83,8 @@ class FloeAssetMetadata:
     source_key: str | None = None
     python_asset: str | None = None
     function: str | None = None
+    ingestion: str | None = None
+    table: str | None = None
 
     @staticmethod
     def key(field: str) -> str:
@@ -101,6 +117,18 @@ class FloeAssetMetadata:
     def for_python_asset(cls, asset: PythonAssetConfig) -> Self:
         """A Python asset's: its name and its function (``path/to/file.py:function``)."""
         return cls(python_asset=asset.name, function=asset.function)
+
+    @classmethod
+    def for_ingestion_stream(cls, entry: IngestionConfig, stream: str) -> Self:
+        """An ingestion stream's: the entry, its table (``schema.table``), the destination's
+        compute target and schema, and the dbt source the table is."""
+        return cls(
+            ingestion=entry.name,
+            table=entry.table(stream),
+            compute_target=entry.destination.compute,
+            schema=entry.destination.schema_name,
+            source_key=entry.stream(stream).source_key,
+        )
 
     def to_metadata(self) -> dict[str, str]:
         """The entries to put in an asset's metadata (fields that are None left out)."""

@@ -150,6 +150,7 @@ class DagsterOrchestratorPlugin(OrchestratorPlugin):
                     self.settings,
                     lineage_backend=self.lineage_backend,
                     project=project,
+                    ingestion=self.ingestion_plugin,
                 )
             asset_count, check_count = _count_assets_and_checks(
                 built.assets or (), built.asset_checks or ()

@@ -1,9 +1,10 @@
 """Plugin discovery from entry-point metadata: lists plugins without importing any of them.
 
-A plugin distribution registers its class in one of two entry-point groups:
+A plugin distribution registers its class in one of three entry-point groups:
 
 - ``floe.orchestrators`` — an :class:`~floe_orchestration_core.plugin.OrchestratorPlugin`
 - ``floe.lineage_backends`` — a :class:`~floe_orchestration_core.lineage.LineageBackendPlugin`
+- ``floe.ingestion`` — an :class:`~floe_orchestration_core.ingestion.IngestionPlugin`
 
 and declares the floe API version it targets as a marker in the entry point's value, so the
 registry can check compatibility from metadata alone::
@@ -51,15 +52,16 @@ _API_VERSION = re.compile(r"^(\d+)\.(\d+)$")
 
 
 class PluginKind(StrEnum):
-    """The two kinds of plugin the registry knows, each with its entry-point group."""
+    """The kinds of plugin the registry knows, each with its entry-point group."""
 
     ORCHESTRATOR = "orchestrator"
     LINEAGE_BACKEND = "lineage_backend"
+    INGESTION = "ingestion"
 
     @property
     def group(self) -> str:
         """The entry-point group plugins of this kind register in."""
-        return "floe.orchestrators" if self is PluginKind.ORCHESTRATOR else "floe.lineage_backends"
+        return _GROUPS[self]
 
     @property
     def label(self) -> str:
@@ -151,6 +153,12 @@ def parse_api_marker(value: str) -> tuple[str, str | None, str | None]:
         )
     return reference, (versions[0] if versions and problem is None else None), problem
 
+
+_GROUPS = {
+    PluginKind.ORCHESTRATOR: "floe.orchestrators",
+    PluginKind.LINEAGE_BACKEND: "floe.lineage_backends",
+    PluginKind.INGESTION: "floe.ingestion",
+}
 
 # Plugins added by floe_registry.loading.register(): (kind, name) -> (info, class).
 _registered: dict[tuple[PluginKind, str], tuple[PluginInfo, type]] = {}

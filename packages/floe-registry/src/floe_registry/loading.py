@@ -9,8 +9,9 @@ Checks, in order (each failure raises; a broken plugin is never logged and skipp
    (:class:`PluginIncompatibleError`).
 3. The module imports and the attribute exists (:class:`PluginLoadError`, cause chained).
 4. The object is a concrete subclass of the port: ``OrchestratorPlugin`` for
-   ``floe.orchestrators``, ``LineageBackendPlugin`` for ``floe.lineage_backends``, with a
-   ``PluginMetadata`` in ``metadata`` (:class:`PluginLoadError`).
+   ``floe.orchestrators``, ``LineageBackendPlugin`` for ``floe.lineage_backends``,
+   ``IngestionPlugin`` for ``floe.ingestion``, with a ``PluginMetadata`` in ``metadata``
+   (:class:`PluginLoadError`).
 5. ``metadata.name`` equals the entry-point name (:class:`PluginLoadError`).
 6. ``metadata.floe_api_version`` — authoritative — is compatible with
    :data:`~floe_orchestration_core.FLOE_API_VERSION` (:class:`PluginIncompatibleError`).
@@ -39,13 +40,17 @@ from floe_registry.errors import (
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from floe_orchestration_core.ingestion import IngestionPlugin
     from floe_orchestration_core.lineage import LineageBackendPlugin
     from floe_orchestration_core.plugin import OrchestratorPlugin
 
 __all__ = [
+    "IngestionPlugins",
     "Registration",
     "check_constructor_keywords",
     "constructor_keywords",
+    "load_ingestion",
+    "load_ingestion_class",
     "load_lineage_backend",
     "load_lineage_backend_class",
     "load_orchestrator",
@@ -59,24 +64,24 @@ def _port_of(kind: PluginKind) -> type[Any]:
         from floe_orchestration_core.plugin import OrchestratorPlugin
 
         return OrchestratorPlugin
+    if kind is PluginKind.INGESTION:
+        from floe_orchestration_core.ingestion import IngestionPlugin
+
+        return IngestionPlugin
     from floe_orchestration_core.lineage import LineageBackendPlugin
 
     return LineageBackendPlugin
 
 
 def _kind_of(plugin: object) -> PluginKind:
-    """The port ``plugin`` subclasses (the lineage port is imported only when it is not an
-    orchestrator: loading an orchestrator never imports the lineage module)."""
-    from floe_orchestration_core.plugin import OrchestratorPlugin
-
-    if isinstance(plugin, type) and issubclass(plugin, OrchestratorPlugin):
-        return PluginKind.ORCHESTRATOR
-    from floe_orchestration_core.lineage import LineageBackendPlugin
-
-    if isinstance(plugin, type) and issubclass(plugin, LineageBackendPlugin):
-        return PluginKind.LINEAGE_BACKEND
+    """The port ``plugin`` subclasses (each port is imported only when the ones before it did
+    not match: loading an orchestrator never imports the lineage module)."""
+    for kind in (PluginKind.ORCHESTRATOR, PluginKind.INGESTION, PluginKind.LINEAGE_BACKEND):
+        if isinstance(plugin, type) and issubclass(plugin, _port_of(kind)):
+            return kind
     raise PluginLoadError(
-        f"register() takes a subclass of OrchestratorPlugin or LineageBackendPlugin, got {plugin!r}"
+        "register() takes a subclass of OrchestratorPlugin, LineageBackendPlugin or "
+        f"IngestionPlugin, got {plugin!r}"
     )
 
 
@@ -168,6 +173,39 @@ def load_lineage_backend_class(name: str) -> type[LineageBackendPlugin]:
     return cast("type[LineageBackendPlugin]", _load_class(PluginKind.LINEAGE_BACKEND, name))
 
 
+def load_ingestion_class(name: str) -> type[IngestionPlugin]:
+    """Import and check the ingestion plugin class called ``name`` (an entry's ``connector``)."""
+    return cast("type[IngestionPlugin]", _load_class(PluginKind.INGESTION, name))
+
+
+def load_ingestion(name: str) -> IngestionPlugin:
+    """An instance of the ingestion plugin ``name`` (ingestion plugins take no arguments)."""
+    return load_ingestion_class(name)()
+
+
+class IngestionPlugins:
+    """The resolver an orchestrator plugin gets (``set_ingestion``): ``resolver(connector)``
+    loads that ingestion plugin on first use, with every check of this module, and keeps it.
+
+    Nothing is imported until a product's entry names a connector, so a platform without
+    ingestion pays nothing for it.
+    """
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, IngestionPlugin] = {}
+
+    def __call__(self, connector: str) -> IngestionPlugin:
+        plugin = self._loaded.get(connector)
+        if plugin is None:
+            plugin = self._loaded[connector] = load_ingestion(connector)
+        return plugin
+
+    @property
+    def loaded(self) -> dict[str, IngestionPlugin]:
+        """The plugins loaded so far, by connector name."""
+        return dict(self._loaded)
+
+
 def load_orchestrator(
     name: str,
     config: Mapping[str, Any] | BaseModel | None = None,
@@ -243,7 +281,9 @@ class Registration:
         self.unregister()
 
 
-def register(plugin: type[OrchestratorPlugin] | type[LineageBackendPlugin]) -> Registration:
+def register(
+    plugin: type[OrchestratorPlugin] | type[LineageBackendPlugin] | type[IngestionPlugin],
+) -> Registration:
     """Make ``plugin`` loadable by its ``metadata.name`` without an entry point (for tests).
 
     The class gets the same checks as an entry-point plugin (it must be a concrete subclass

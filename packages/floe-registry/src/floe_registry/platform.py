@@ -12,7 +12,11 @@
 3. load the orchestrator named in ``orchestrator.type``, validate ``orchestrator.config``
    against the plugin's own ``config_model`` (a plugin without one accepts no config), and
    construct it with the backend injected through the port
-   (``OrchestratorPlugin(config, lineage_backend=backend)``).
+   (``OrchestratorPlugin(config, lineage_backend=backend)``);
+4. give it the ingestion plugins (``orchestrator.set_ingestion(resolver)``): an
+   :class:`~floe_registry.loading.IngestionPlugins` resolver that loads the plugin a
+   product's ``ingestion:`` entry names (its ``connector``) from the ``floe.ingestion``
+   entry points on first use, so a product without ingestion imports none.
 
 Configuration problems are :class:`~floe_registry.errors.ManifestError` with JSON paths
 such as ``orchestrator.config.url``. Close the platform (or use it as a context manager) to
@@ -34,6 +38,7 @@ from pydantic import ValidationError as PydanticValidationError
 from floe_orchestration_core.errors import FloeError
 from floe_registry.errors import ManifestError, PluginLoadError
 from floe_registry.loading import (
+    IngestionPlugins,
     check_constructor_keywords,
     load_lineage_backend_class,
     load_orchestrator_class,
@@ -49,11 +54,13 @@ __all__ = ["Platform", "load_platform", "validate_plugin_config"]
 
 @dataclass
 class Platform:
-    """The composed platform: the manifest, the orchestrator, and its lineage backend."""
+    """The composed platform: the manifest, the orchestrator, its lineage backend and the
+    resolver of its ingestion plugins."""
 
     manifest: PlatformManifest
     orchestrator: OrchestratorPlugin
     lineage_backend: LineageBackendPlugin
+    ingestion: IngestionPlugins = field(default_factory=IngestionPlugins)
     _closed: bool = field(default=False, init=False, repr=False)
 
     def close(self, timeout: float = 5.0) -> bool:
@@ -181,4 +188,8 @@ def load_platform(
     except BaseException:
         backend.close(0.0)
         raise
-    return Platform(manifest=parsed, orchestrator=orchestrator, lineage_backend=backend)
+    ingestion = IngestionPlugins()
+    orchestrator.set_ingestion(ingestion)
+    return Platform(
+        manifest=parsed, orchestrator=orchestrator, lineage_backend=backend, ingestion=ingestion
+    )

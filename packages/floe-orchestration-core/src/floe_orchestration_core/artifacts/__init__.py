@@ -22,6 +22,7 @@ Where each part lives (every name is importable from this package):
   checks, compute targets
 - :mod:`~floe_orchestration_core.artifacts.runs` — schedules, sensors, retries, partitions
 - :mod:`~floe_orchestration_core.artifacts.python_assets` — the product's Python steps
+- :mod:`~floe_orchestration_core.artifacts.ingestion` — declared ingestion connectors
 - :mod:`~floe_orchestration_core.artifacts.alerting` — alert channels and run monitoring
 - :mod:`~floe_orchestration_core.artifacts.compiled` — :class:`CompiledArtifacts` itself
 - :mod:`~floe_orchestration_core.artifacts.loading` — :func:`load_artifacts`, the JSON Schema
@@ -40,6 +41,7 @@ from floe_orchestration_core.artifacts.alerting import (
     WebhookAlertChannel,
 )
 from floe_orchestration_core.artifacts.compiled import (
+    READABLE_SCHEMA_VERSIONS,
     SCHEMA_VERSION,
     ArtifactsMetadata,
     CompiledArtifacts,
@@ -50,6 +52,11 @@ from floe_orchestration_core.artifacts.fields import (
     CronExpressionStr,
     DateOrDatetime,
     TimezoneName,
+)
+from floe_orchestration_core.artifacts.ingestion import (
+    IngestionConfig,
+    IngestionDestination,
+    IngestionStream,
 )
 from floe_orchestration_core.artifacts.loading import (
     artifacts_json_schema,
@@ -80,6 +87,7 @@ from floe_orchestration_core.artifacts.transforms import (
 )
 
 __all__ = [
+    "READABLE_SCHEMA_VERSIONS",
     "SCHEMA_VERSION",
     "AlertChannelConfig",
     "ArtifactsMetadata",
@@ -94,6 +102,9 @@ __all__ = [
     "EmailAlertChannel",
     "ExposureConfig",
     "FileArrivalSensor",
+    "IngestionConfig",
+    "IngestionDestination",
+    "IngestionStream",
     "LineageSettings",
     "MonitoringSettings",
     "PartitionConfig",

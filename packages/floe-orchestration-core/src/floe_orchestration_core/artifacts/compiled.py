@@ -19,6 +19,7 @@ from floe_orchestration_core.artifacts.fields import (
     Sha256,
     repeated_names,
 )
+from floe_orchestration_core.artifacts.ingestion import IngestionConfig
 from floe_orchestration_core.artifacts.python_assets import PythonAssetConfig
 from floe_orchestration_core.artifacts.runs import (
     FileArrivalSensor,
@@ -42,7 +43,10 @@ __all__ = [
     "LineageSettings",
 ]
 
-SCHEMA_VERSION: Final = "2.0.0"
+SCHEMA_VERSION: Final = "2.1.0"
+#: Every schema version this model reads: 2.1 added the optional ``ingestion`` section, so a
+#: 2.0.0 document is read unchanged.
+READABLE_SCHEMA_VERSIONS: Final = ("2.0.0", "2.1.0")
 
 
 class LineageSettings(FrozenModel):
@@ -81,7 +85,7 @@ class DbtSettings(FrozenModel):
 class CompiledArtifacts(FrozenModel):
     """The compiled data product. Build with the compiler or :func:`load_artifacts`."""
 
-    schema_version: Literal["2.0.0"] = "2.0.0"
+    schema_version: Literal["2.0.0", "2.1.0"] = "2.1.0"
     metadata: ArtifactsMetadata
     dbt: DbtSettings
     compute_targets: tuple[ComputeTarget, ...] = Field(min_length=1)
@@ -95,6 +99,7 @@ class CompiledArtifacts(FrozenModel):
     partitions: tuple[PartitionConfig, ...] = ()
     lineage: LineageSettings = Field(default_factory=LineageSettings)
     python_assets: tuple[PythonAssetConfig, ...] = ()
+    ingestion: tuple[IngestionConfig, ...] = ()
     alert_channels: tuple[AlertChannelConfig, ...] = ()
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
@@ -110,6 +115,7 @@ class CompiledArtifacts(FrozenModel):
                 ("partitions", partitions),
                 ("sources", [s.key for s in self.sources]),
                 ("python_assets", [a.name for a in self.python_assets]),
+                ("ingestion", [i.name for i in self.ingestion]),
                 ("alert_channels", [c.name for c in self.alert_channels]),
             ]
         )
@@ -132,6 +138,7 @@ class CompiledArtifacts(FrozenModel):
                     f"{', '.join(partitions) or 'none'}"
                 )
         problems.extend(self._python_asset_problems(targets))
+        problems.extend(self._ingestion_problems(targets))
         problems.extend(self._alert_channel_problems())
         if problems:
             # One line per problem, each "json.path: message"; format_pydantic_errors splits
@@ -185,6 +192,42 @@ class CompiledArtifacts(FrozenModel):
                     f"{' -> '.join(cycle)}; a Python asset cannot depend on what reads the "
                     "sources it produces"
                 )
+        return problems
+
+    def _ingestion_problems(self, targets: list[str]) -> list[str]:
+        """Destinations that are compute targets; streams that are dbt sources, each produced
+        once (by one stream or one Python asset); entry names free among assets."""
+        problems: list[str] = []
+        sources = {s.key for s in self.sources}
+        taken = {t.name for t in self.transforms} | {a.name for a in self.python_assets}
+        producer = {
+            key: f"Python asset '{a.name}'" for a in self.python_assets for key in a.produces
+        }
+        for index, entry in enumerate(self.ingestion):
+            path = f"ingestion[{index}]"
+            if entry.name in taken:
+                problems.append(
+                    f"{path}.name: '{entry.name}' is also a dbt transform or a Python asset; "
+                    "give the ingestion another name"
+                )
+            if entry.destination.compute not in targets:
+                problems.append(
+                    f"{path}.destination.compute: '{entry.destination.compute}' is not a compute "
+                    f"target; defined: {', '.join(targets)}"
+                )
+            for j, stream in enumerate(entry.streams):
+                key = stream.source_key
+                where = f"{path}.streams[{j}].source_key"
+                label = f"stream '{stream.name}' of ingestion '{entry.name}'"
+                if key is None:
+                    continue
+                if key not in sources:
+                    problems.append(f"{where}: '{key}' is not a dbt source of the project")
+                elif producer.setdefault(key, label) != label:
+                    problems.append(
+                        f"{where}: source '{key}' is already produced by {producer[key]}; one "
+                        "stream or Python asset produces a source"
+                    )
         return problems
 
     def _python_asset_cycle(self) -> list[str]:

@@ -10,14 +10,20 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
-from floe_orchestration_core.artifacts.compiled import SCHEMA_VERSION, CompiledArtifacts
+from floe_orchestration_core.artifacts.compiled import (
+    READABLE_SCHEMA_VERSIONS,
+    SCHEMA_VERSION,
+    CompiledArtifacts,
+)
 from floe_orchestration_core.errors import ArtifactsError
 from floe_orchestration_core.gc_pause import paused_gc
 
 __all__ = ["artifacts_json_schema", "format_pydantic_errors", "load_artifacts"]
 
 _IDENTIFIER_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_PATH_PREFIX = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?(\.[A-Za-z_][A-Za-z0-9_]*)*: ")
+_PATH_PREFIX = re.compile(
+    r"^[A-Za-z_][A-Za-z0-9_]*(\[\d+\])*(\.[A-Za-z_][A-Za-z0-9_]*(\[\d+\])*)*: "
+)
 
 
 def format_pydantic_errors(exc: PydanticValidationError) -> list[tuple[str, str]]:
@@ -93,7 +99,7 @@ def load_artifacts(source: str | Path | Mapping[str, Any]) -> CompiledArtifacts:
             f"{origin}: expected a JSON object at the top level, got {type(data).__name__}"
         )
     version = data.get("schema_version")
-    if version is not None and version != SCHEMA_VERSION:
+    if version is not None and version not in READABLE_SCHEMA_VERSIONS:
         major = str(version).split(".")[0]
         advice = (
             "re-compile the product with this floe version ('floe compile')"
@@ -102,7 +108,7 @@ def load_artifacts(source: str | Path | Mapping[str, Any]) -> CompiledArtifacts:
         )
         raise ArtifactsError(
             f"{origin}: schema_version '{version}' is not supported (this floe reads "
-            f"{SCHEMA_VERSION}); {advice}",
+            f"{', '.join(READABLE_SCHEMA_VERSIONS)}); {advice}",
             [("schema_version", f"expected '{SCHEMA_VERSION}', got '{version}'")],
         )
     try:

@@ -84,6 +84,7 @@ from floe_orchestration_core.compile.compute_mix import check_compute_mix
 from floe_orchestration_core.compile.compute_targets import (
     compute_targets as resolve_compute_targets,
 )
+from floe_orchestration_core.compile.ingestion import ingestion_section
 from floe_orchestration_core.compile.manifest import parse_manifest, read_manifest_file
 from floe_orchestration_core.compile.manifest_json import json_path
 from floe_orchestration_core.compile.manifest_records import DbtManifest
@@ -285,6 +286,13 @@ def _compile(
         "partitions": selected.partitions,
         "lineage": spec.lineage,
         "python_assets": [_rebased_asset(asset, spec_folder) for asset in spec.python_assets],
+        "ingestion": ingestion_section(
+            spec.ingestion,
+            sources,
+            {key: asset.name for asset in spec.python_assets for key in asset.produces},
+            base_dir=_relative_to(spec_folder, "."),
+            origin=spec_origin,
+        ),
         "alert_channels": spec.alert_channels,
         "monitoring": spec.monitoring,
     }
@@ -317,7 +325,7 @@ def _validate_artifacts(
         listing = "\n".join(f"  {path}: {message}" for path, message in problems)
         from_spec = {
             *("metadata", "compute_targets", "default_compute", "retry_policy", "lineage"),
-            *("python_assets", "alert_channels", "monitoring", "sensors"),
+            *("python_assets", "alert_channels", "monitoring", "sensors", "ingestion"),
         }
         if all(path.split(".")[0].split("[")[0] in from_spec for path, _ in problems):
             raise ProductSpecError(

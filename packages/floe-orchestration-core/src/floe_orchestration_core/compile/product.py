@@ -37,6 +37,9 @@ Checklist for a user writing ``floe.yaml`` (every section is optional)::
       - {type: email, name: oncall, smtp_host: smtp.example, sender: floe@example,
          recipients: [oncall@example], password_env: SMTP_PASSWORD}
     monitoring: {slow_run_factor: 2.0, window: 20, alert_channels: [console]}
+    ingestion:                      # declared connectors (compile/ingestion.py has the rules)
+      - {name: shop, connector: airbyte, source: source-faker, config: {count: 500},
+         streams: [users, purchases], destination: {compute: duckdb, schema: raw}}
 
 Rules enforced here (each a :class:`ProductSpecError` naming the file and the JSON path of the
 wrong field, e.g. ``schedules[0].cron``): unknown keys are refused everywhere; names of compute
@@ -88,6 +91,7 @@ from floe_orchestration_core.artifacts import (
 )
 from floe_orchestration_core.artifacts.fields import Identifier, NonEmptyStr, repeated_names
 from floe_orchestration_core.env_secrets import refuse_literal_secrets
+from floe_orchestration_core.compile.ingestion import IngestionSpec
 from floe_orchestration_core.errors import ProductSpecError
 from floe_orchestration_core.safe_yaml import (
     YamlLines,
@@ -256,6 +260,7 @@ class FloeProductSpec(_Spec):
     partitions: tuple[PartitionSpec, ...] = ()
     lineage: LineageSettings = Field(default_factory=LineageSettings)
     python_assets: tuple[PythonAssetConfig, ...] = ()
+    ingestion: tuple[IngestionSpec, ...] = ()
     alert_channels: tuple[AlertChannelConfig, ...] = ()
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
 
@@ -279,6 +284,7 @@ class FloeProductSpec(_Spec):
                 ("sensors", [s.name for s in self.sensors]),
                 ("partitions", [p.name for p in self.partitions]),
                 ("python_assets", [a.name for a in self.python_assets]),
+                ("ingestion", [i.name for i in self.ingestion]),
                 ("alert_channels", [c.name for c in self.alert_channels]),
             ]
         )

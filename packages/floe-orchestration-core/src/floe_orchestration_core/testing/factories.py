@@ -19,11 +19,12 @@ from floe_orchestration_core.artifacts import (
     CompiledArtifacts,
     ComputeTarget,
     DbtSettings,
+    IngestionConfig,
     SourceConfig,
     TransformConfig,
 )
 
-__all__ = ["FIXED_TIME", "make_artifacts", "make_source", "make_transform"]
+__all__ = ["FIXED_TIME", "make_artifacts", "make_ingestion", "make_source", "make_transform"]
 
 #: A fixed compile time so factory-built artifacts are reproducible.
 FIXED_TIME = datetime(2026, 1, 1, tzinfo=UTC)
@@ -72,6 +73,33 @@ def make_source(key: str, *, package_name: str = "analytics", **overrides: Any) 
     }
     fields.update(overrides)
     return SourceConfig.model_validate(fields)
+
+
+def make_ingestion(
+    name: str,
+    streams: Iterable[str],
+    *,
+    connector: str = "in_memory",
+    source: str = "counters",
+    schema: str = "raw",
+    compute: str = "default",
+    source_name: str | None = None,
+    **overrides: Any,
+) -> IngestionConfig:
+    """An ingestion entry loading ``streams`` into ``schema`` on ``compute``; each stream is the
+    source ``<source_name or schema>.<stream>`` (build those with :func:`make_source`)."""
+    fields: dict[str, Any] = {
+        "name": name,
+        "connector": connector,
+        "source": source,
+        "streams": [
+            {"name": stream, "source_key": f"{source_name or schema}.{stream}"}
+            for stream in streams
+        ],
+        "destination": {"compute": compute, "schema": schema},
+    }
+    fields.update(overrides)
+    return IngestionConfig.model_validate(fields)
 
 
 def make_artifacts(

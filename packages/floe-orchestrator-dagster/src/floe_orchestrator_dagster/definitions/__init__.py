@@ -10,6 +10,7 @@ module                 holds
 :mod:`.dbt_assets`     one ``@dbt_assets`` per group, and its ``dbt build`` op
 :mod:`.sources`        the dbt sources some asset reads, as ``AssetSpec``s
 :mod:`.python_assets`  the product's Python assets as ``@multi_asset``s
+:mod:`.ingestion`      the declared ingestion: one subsettable ``@multi_asset`` per entry
 :mod:`.asset_specs`    ``create_assets_from_transforms``: specs without a manifest
 :mod:`.jobs`           jobs, schedules, retry policies, partitions
 :mod:`.sensors`        which sensors the product gets (``floe_orchestrator_dagster.sensors``)

@@ -13,7 +13,8 @@ with a lineage backend, the lineage sensor. :func:`build_definitions` gives:
   ``artifacts.dbt.project_dir`` (relative paths are relative to ``cwd``), ``profiles_dir`` and
   the target's ``dbt_target`` (else ``artifacts.dbt.target``);
 - every dbt source that an asset reads as an ``AssetSpec`` (:mod:`~.sources`), unless a Python
-  asset produces it; the product's Python assets (:mod:`~.python_assets`);
+  asset or an ingestion stream produces it; the product's Python assets (:mod:`~.python_assets`)
+  and its declared ingestion, one ``@multi_asset`` per entry (:mod:`~.ingestion`);
 - the jobs and schedules of :mod:`~.jobs` and the sensors of :mod:`~.sensors`;
 - the executor of ``DagsterAdapterConfig.executor`` (:func:`executor_for`).
 
@@ -44,6 +45,11 @@ from floe_orchestrator_dagster.dbt.resource import dbt_resource
 from floe_orchestrator_dagster.dbt.translator import FloeDagsterDbtTranslator
 from floe_orchestrator_dagster.definitions.dbt_assets import build_dbt_assets
 from floe_orchestrator_dagster.definitions.groups import transform_groups
+from floe_orchestrator_dagster.definitions.ingestion import (
+    IngestionResolver,
+    build_ingestion_assets,
+    ingested_source_keys,
+)
 from floe_orchestrator_dagster.definitions.jobs import build_jobs_and_schedules
 from floe_orchestrator_dagster.definitions.python_assets import (
     PythonAssetRunHook,
@@ -82,6 +88,7 @@ def build_definitions(
     python_asset_hook: PythonAssetRunHook | None = None,
     lineage_backend: LineageBackendPlugin | None = None,
     project: ProjectManifest | None = None,
+    ingestion: IngestionResolver | None = None,
 ) -> dg.Definitions:
     """The Dagster definitions of ``artifacts`` (see the module docstring).
 
@@ -91,6 +98,8 @@ def build_definitions(
     (:mod:`~floe_orchestrator_dagster.lineage`). ``project`` is the manifest already read for
     ``artifacts`` (:func:`project_manifest`), else it is read here. The names are the
     plugin's to check first (:mod:`~floe_orchestrator_dagster.definitions.names`).
+    ``ingestion`` gives the ingestion plugin of a connector (the orchestrator plugin's
+    ``ingestion_plugin``); needed only when the artifacts declare ingestion.
     """
     lineage = lineage_emitter(lineage_backend, artifacts, cwd)
     if python_asset_hook is None and lineage is not None:
@@ -98,7 +107,7 @@ def build_definitions(
     translator = FloeDagsterDbtTranslator(artifacts, config.translator)
     groups = transform_groups(artifacts, graph)
     sources = read_sources(artifacts)
-    if not groups and not sources and not artifacts.python_assets:
+    if not groups and not sources and not artifacts.python_assets and not artifacts.ingestion:
         jobs_, schedules = build_jobs_and_schedules(artifacts, graph, {})
         sensor_jobs, sensors = build_sensors(
             artifacts, graph, {}, cwd=cwd, webserver_url=config.webserver_url
@@ -116,6 +125,7 @@ def build_definitions(
         *build_dbt_assets(artifacts, groups, project, translator, lineage)
     ]
     produced = {key for asset in artifacts.python_assets for key in asset.produces}
+    produced |= ingested_source_keys(artifacts)
     assets.extend(source_specs([s for s in sources if s.key not in produced], project, translator))
 
     asset_keys = {
@@ -123,10 +133,21 @@ def build_definitions(
         for t in artifacts.transforms
         if not t.is_ephemeral
     }
+    source_keys = {
+        s.key: translator.get_asset_key(project.sources[s.unique_id]) for s in artifacts.sources
+    }
+    if artifacts.ingestion:
+        assets.extend(
+            build_ingestion_assets(
+                artifacts,
+                source_keys=source_keys,
+                resolve=ingestion,
+                base_dir=cwd or Path.cwd(),
+                tags=translator.tag_mapper,
+                emitter=lineage,
+            )
+        )
     if artifacts.python_assets:
-        source_keys = {
-            s.key: translator.get_asset_key(project.sources[s.unique_id]) for s in artifacts.sources
-        }
         assets.extend(
             build_python_assets(
                 artifacts,
@@ -182,13 +203,19 @@ def build_product_definitions(
     *,
     lineage_backend: LineageBackendPlugin | None = None,
     project: ProjectManifest | None = None,
+    ingestion: IngestionResolver | None = None,
 ) -> dg.Definitions:
     """What ``DagsterOrchestratorPlugin.create_definitions`` returns: :func:`build_definitions`
     with the product's metadata (:func:`with_product_metadata`) and, with a lineage backend and
     lineage enabled, the lineage sensor (:func:`with_lineage_sensor`)."""
     built = with_product_metadata(
         build_definitions(
-            artifacts, graph, config, lineage_backend=lineage_backend, project=project
+            artifacts,
+            graph,
+            config,
+            lineage_backend=lineage_backend,
+            project=project,
+            ingestion=ingestion,
         ),
         artifacts,
     )

@@ -39,7 +39,7 @@ from floe_orchestrator_dagster.definitions.jobs import to_dagster_retry_policy
 from floe_orchestrator_dagster.errors import DagsterAdapterError
 from floe_orchestrator_dagster.metadata import FloeAssetMetadata
 
-__all__ = ["PythonAssetRunHook", "build_python_assets", "python_asset_keys"]
+__all__ = ["PythonAssetRunHook", "build_python_assets", "json_metadata", "python_asset_keys"]
 
 #: Called around a Python asset's run: ``hook(asset, context)`` returns a context manager.
 PythonAssetRunHook = Callable[[PythonAssetConfig, dg.AssetExecutionContext], Any]
@@ -128,12 +128,12 @@ def _build_one(
             with hook(asset, context):
                 values = run_python_asset(load_asset_function(asset, base_dir), run_context)
         for key in keys:
-            yield dg.MaterializeResult(asset_key=key, metadata=_metadata(values))
+            yield dg.MaterializeResult(asset_key=key, metadata=json_metadata(values))
 
     return _python_asset
 
 
-def _metadata(values: Mapping[str, Any]) -> dict[str, Any]:
+def json_metadata(values: Mapping[str, Any]) -> dict[str, Any]:
     """Dagster metadata from JSON values (a path-like string stays text; nested → JSON)."""
     metadata: dict[str, Any] = {}
     for key, value in values.items():

@@ -76,7 +76,7 @@ def run_version(invocation: Invocation) -> int:
 def _configure_plugins_list(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--kind",
-        choices=["orchestrator", "lineage_backend"],
+        choices=["orchestrator", "lineage_backend", "ingestion"],
         help="list only plugins of this kind (default: every kind)",
     )
 
@@ -101,8 +101,9 @@ def _run_plugins_list(invocation: Invocation) -> int:
     human = (
         render_table(header, rows) + f"\nplatform floe API: {FLOE_API_VERSION}"
         if rows
-        else "no plugins installed; install one that registers the 'floe.orchestrators' or "
-        f"'floe.lineage_backends' entry-point group\nplatform floe API: {FLOE_API_VERSION}"
+        else "no plugins installed; install one that registers the 'floe.orchestrators', "
+        "'floe.lineage_backends' or 'floe.ingestion' entry-point group\n"
+        f"platform floe API: {FLOE_API_VERSION}"
     )
     invocation.emit(
         human,
