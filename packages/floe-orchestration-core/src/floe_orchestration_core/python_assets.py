@@ -39,10 +39,8 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -52,7 +50,6 @@ import attrs
 from floe_orchestration_core.artifacts import ComputeTarget, PythonAssetConfig
 from floe_orchestration_core.dbt_profiles import Warehouse, find_profile
 from floe_orchestration_core.errors import PythonAssetError, WarehouseError
-from floe_orchestration_core.errors import PythonAssetError
 from floe_orchestration_core.product_code import load_product_function
 
 __all__ = [

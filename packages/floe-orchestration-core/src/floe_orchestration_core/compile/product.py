@@ -90,8 +90,8 @@ from floe_orchestration_core.artifacts import (
     format_pydantic_errors,
 )
 from floe_orchestration_core.artifacts.fields import Identifier, NonEmptyStr, repeated_names
-from floe_orchestration_core.env_secrets import refuse_literal_secrets
 from floe_orchestration_core.compile.ingestion import IngestionSpec
+from floe_orchestration_core.env_secrets import refuse_literal_secrets
 from floe_orchestration_core.errors import ProductSpecError
 from floe_orchestration_core.safe_yaml import (
     YamlLines,
