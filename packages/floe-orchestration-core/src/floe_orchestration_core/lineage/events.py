@@ -320,9 +320,10 @@ class LineageStats:
 class BacklogReport:
     """What :meth:`LineageBackendPlugin.deliver_backlog` did with stored events.
 
-    ``delivered``/``dropped``: events this call delivered or gave up (refused permanently);
-    ``remaining``: events still stored, waiting; ``location``: where they wait (None for a
-    backend without durable storage); ``busy``: another process was delivering them.
+    ``delivered``/``dropped``: stored events this backend delivered or gave up (refused
+    permanently) since it was made, whichever process emitted them; ``remaining``: events
+    still stored, waiting; ``location``: where they wait (None for a backend without durable
+    storage); ``busy``: another process was delivering them.
     """
 
     delivered: int = 0

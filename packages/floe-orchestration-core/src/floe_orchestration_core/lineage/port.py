@@ -51,7 +51,7 @@ import math
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -230,27 +230,31 @@ class LineageBackendPlugin(ABC):
         except Exception:
             logger.warning("lineage backend %r: flush failed at close", self.name, exc_info=True)
         waited = time.monotonic() - started
+        undelivered = self._counted(lambda stats: stats.pending)
         try:
             self._close(max(0.0, deadline - time.monotonic()))
         except Exception:
             logger.warning(
                 "lineage backend %r: releasing resources failed at close", self.name, exc_info=True
             )
-        try:
-            stats = self.stats()
-        except Exception:
-            logger.warning("lineage backend %r: no counters at close", self.name, exc_info=True)
-        else:
-            if stats.pending or stats.spooled:
-                logger.warning("%s", self._undelivered_message(stats, waited))
+        if undelivered:
+            emitted = self._counted(lambda stats: stats.emitted)
+            logger.warning("%s", self._undelivered_message(undelivered, emitted, waited))
         self._summarise_burst(ending="at close")
 
-    def _undelivered_message(self, stats: LineageStats, waited: float) -> str:
-        """The close warning for events not delivered after waiting ``waited`` seconds."""
+    def _counted(self, pick: Callable[[LineageStats], int]) -> int:
+        try:
+            return pick(self.stats())
+        except Exception:
+            logger.warning("lineage backend %r: no counters at close", self.name, exc_info=True)
+            return 0
+
+    def _undelivered_message(self, undelivered: int, emitted: int, waited: float) -> str:
+        """The close warning: ``undelivered`` of ``emitted`` events were still pending after
+        the close's flush waited ``waited`` seconds."""
         return (
-            f"lineage backend {self.name!r}: {stats.pending + stats.spooled} of "
-            f"{stats.emitted} event(s) were not delivered after waiting {waited:.1f} s at "
-            "close and are lost"
+            f"lineage backend {self.name!r}: {undelivered} of {emitted} event(s) were not "
+            f"delivered after waiting {waited:.1f} s at close and are lost"
         )
 
     def _close(self, timeout: float) -> None:  # noqa: B027 (an optional hook: no-op by default)
