@@ -185,6 +185,9 @@ def test_a_model_run_is_start_then_complete_with_parent_datasets_and_compiled_sq
     assert [e.event_type for e in backend.events] == [RunState.START]  # as it streams
     tap.observe(result(STG, "success"))
     tap.close()
+    assert tap.holds  # DuckDB: the COMPLETE waits until dbt exited, for the warehouse's facts
+    assert [e.event_type for e in backend.events] == [RunState.START]
+    tap.finish()
 
     first, last = backend.events
     assert (first.event_type, last.event_type) == (RunState.START, RunState.COMPLETE)
@@ -199,6 +202,9 @@ def test_a_model_run_is_start_then_complete_with_parent_datasets_and_compiled_sq
     assert output.facets["schema"] == {
         "fields": [{"name": "method", "type": "varchar", "description": "how"}]
     }
+    assert output.facets["documentation"] == {"description": "Payments, cleaned."}
+    assert output.facets["dbt_model"] == {"config": {"materialized": "table"}}
+    assert last.job_facets["dbt_node"]["unique_id"] == STG
     assert last.job_facets["jobType"] == {
         "processingType": "BATCH",
         "integration": "DBT",

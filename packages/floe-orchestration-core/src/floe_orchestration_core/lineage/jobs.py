@@ -158,13 +158,22 @@ def _sorted_unique(datasets: Iterable[Dataset]) -> tuple[Dataset, ...]:
 class ProductLineage:
     """The lineage model of one product's artifacts (lookup tables built once).
 
-    ``base_dir`` resolves relative file paths (a seed's CSV, a Python asset's files): the dbt
-    project directory. ``namespace`` is the job namespace.
+    ``base_dir`` resolves relative file paths (a seed's CSV; a Python asset's files too unless
+    ``asset_dir`` is given, the folder the Python assets run in): the dbt project directory.
+    ``namespace`` is the job namespace.
     """
 
-    def __init__(self, artifacts: CompiledArtifacts, base_dir: Path, namespace: str) -> None:
+    def __init__(
+        self,
+        artifacts: CompiledArtifacts,
+        base_dir: Path,
+        namespace: str,
+        *,
+        asset_dir: Path | None = None,
+    ) -> None:
         self.artifacts = artifacts
         self.base_dir = base_dir
+        self.asset_dir = asset_dir or base_dir
         self.namespace = namespace
         self.product = artifacts.metadata.product_name
         self._targets = {t.name: t for t in artifacts.compute_targets}
@@ -225,9 +234,10 @@ class ProductLineage:
         facets = _relation_facets(plain.namespace, source.columns, source.description)
         return Dataset(plain.namespace, plain.name, facets)
 
-    def file_dataset(self, path: str | Path) -> Dataset:
-        """A local file or folder (relative paths start from :attr:`base_dir`)."""
-        return dataset_for_file(path, base_dir=self.base_dir)
+    def file_dataset(self, path: str | Path, *, base_dir: Path | None = None) -> Dataset:
+        """A local file or folder (relative paths start from ``base_dir``, else
+        :attr:`base_dir`)."""
+        return dataset_for_file(path, base_dir=base_dir or self.base_dir)
 
     def dataset_of(self, name: str) -> Dataset | None:
         """The dataset of a transform name or source key (None: neither, or ephemeral)."""
@@ -293,7 +303,7 @@ class ProductLineage:
             for key in asset.produces
             if key in self.sources
         ]
-        return datasets + [self.file_dataset(path) for path in asset.outputs]
+        return datasets + [self.file_dataset(p, base_dir=self.asset_dir) for p in asset.outputs]
 
     def asset_job(self, asset: PythonAssetConfig) -> JobLineage:
         """The job of Python asset ``asset``."""
@@ -305,7 +315,7 @@ class ProductLineage:
                 inputs.append(self.source_dataset(self.sources[name], asset.compute))
             elif name in self.assets:
                 inputs += self.asset_outputs(self.assets[name])
-        inputs += [self.file_dataset(path) for path in asset.inputs]
+        inputs += [self.file_dataset(p, base_dir=self.asset_dir) for p in asset.inputs]
         return JobLineage(
             job_namespace=self.namespace,
             job_name=asset_job_name(self.product, asset.name),
