@@ -79,6 +79,9 @@ if TYPE_CHECKING:
 
 __all__ = ["OpenLineageBackend"]
 
+#: How long close waits for the delivery thread once the flush is over.
+_THREAD_GRACE_SECONDS = 0.2
+
 logger = logging.getLogger(__name__)
 
 
@@ -274,7 +277,9 @@ class OpenLineageBackend(LineageBackendPlugin):
 
     def _close(self, timeout: float) -> None:
         atexit.unregister(self._at_exit)
-        self._delivery.close(min(timeout, self._config.flush_timeout))
+        # The flush before this already waited (up to flush_timeout): give a request in
+        # flight a moment to finish, no more. One still unanswered is sent again later.
+        self._delivery.close(min(timeout, _THREAD_GRACE_SECONDS))
         with self._counter_lock:
             self._finished = True
         if self._ephemeral:

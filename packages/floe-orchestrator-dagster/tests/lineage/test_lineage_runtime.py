@@ -504,10 +504,14 @@ class _BlackHole(LineageBackendPlugin):
 
 def test_flushes_of_one_run_share_a_bounded_budget(tmp_path: Path) -> None:
     emitter = lineage_emitter(_BlackHole(), _artifacts(), cwd=tmp_path)
+    other = lineage_emitter(_BlackHole(), _artifacts(), cwd=tmp_path)  # the run's own emitter
     assert emitter is not None
+    assert other is not None
+    run_id = f"run-{uuid.uuid4()}"
     began = time.monotonic()
-    for _ in range(3):  # three ops of one run in one process
-        assert emitter.flush("run-x") is False
+    for _ in range(3):  # three ops of one run in one process, then the run's end
+        assert emitter.flush(run_id) is False
+    assert other.flush(run_id) is False
     assert time.monotonic() - began < FLUSH_BUDGET_SECONDS + 0.5
 
 

@@ -145,6 +145,7 @@ class DbtLineageTap:
         self._held: list[_NodeRun] = []
         self._closed = False
         self._finished = False
+        self._dbt_version: str | None = None
         self.node_facts: dict[str, NodeFacts] = {}
         #: Whether the op holds its Dagster events until dbt exited (a DuckDB model is built).
         self.holds = any(
@@ -218,6 +219,9 @@ class DbtLineageTap:
     def _observe(self, raw: Mapping[str, Any]) -> None:
         name = raw.get("info", {}).get("name")
         data = raw.get("data", {})
+        if name == "MainReportVersion":  # "Running with dbt=1.11.16", before any node
+            self._dbt_version = str(data.get("version") or "").lstrip("=") or None
+            return
         node_info = data.get("node_info") or {}
         unique_id = node_info.get("unique_id")
         if not isinstance(unique_id, str) or unique_id.startswith("unit_test"):
@@ -246,8 +250,9 @@ class DbtLineageTap:
             "project_name": metadata.get("project_name"),
         }
         facets["dbt_run"] = {k: v for k, v in invocation.items() if v}
-        if metadata.get("dbt_version"):
-            facets["dbt_version"] = {"version": str(metadata["dbt_version"])}
+        version = self._dbt_version or metadata.get("dbt_version")
+        if version:
+            facets["dbt_version"] = {"version": str(version)}
         return facets
 
     def _start(self, unique_id: str, node_info: Mapping[str, Any], raw: Mapping[str, Any]) -> None:

@@ -54,6 +54,11 @@ RUN_ID_TAG: Final = "floe/lineage_run_id"
 #: delivery timely. The end of the process waits once more, up to the backend's own
 #: ``flush_timeout``.
 FLUSH_BUDGET_SECONDS: Final = 0.5
+#: What each Dagster run has spent of it in this process, whichever emitter flushed (the ops'
+#: and the in-process run's are different objects).
+_BUDGET_USED: dict[str, float] = {}
+_BUDGET_LOCK: Final = threading.Lock()
+_REMEMBERED_RUNS: Final = 1000
 _DEFAULT_NAMESPACE: Final = "floe"
 
 
@@ -104,8 +109,6 @@ class LineageEmitter:
         self.namespace = namespace
         self.base_dir = base_dir
         self.asset_dir = asset_dir or base_dir
-        self._budget_lock = threading.Lock()
-        self._budget_used: dict[str, float] = {}
 
     @property
     def product(self) -> str:
@@ -155,11 +158,12 @@ class LineageEmitter:
 
     def flush(self, dagster_run_id: str | None, limit: float = FLUSH_BUDGET_SECONDS) -> bool:
         """Flush the backend within ``limit`` seconds and, for a Dagster run, within what is
-        left of that run's :data:`FLUSH_BUDGET_SECONDS` in this process."""
+        left of that run's :data:`FLUSH_BUDGET_SECONDS` in this process (shared by every
+        emitter of the process)."""
         timeout = limit
         if dagster_run_id is not None:
-            with self._budget_lock:
-                used = self._budget_used.get(dagster_run_id, 0.0)
+            with _BUDGET_LOCK:
+                used = _BUDGET_USED.get(dagster_run_id, 0.0)
             timeout = min(limit, max(0.0, FLUSH_BUDGET_SECONDS - used))
         started = time.monotonic()
         try:
@@ -168,9 +172,11 @@ class LineageEmitter:
             logger.warning("lineage: flushing the backend failed: %s", redact(str(exc)))
             done = False
         if dagster_run_id is not None:
-            with self._budget_lock:
-                spent = self._budget_used.get(dagster_run_id, 0.0) + time.monotonic() - started
-                self._budget_used[dagster_run_id] = spent
+            with _BUDGET_LOCK:
+                spent = _BUDGET_USED.pop(dagster_run_id, 0.0) + time.monotonic() - started
+                _BUDGET_USED[dagster_run_id] = spent  # the most recent runs last
+                while len(_BUDGET_USED) > _REMEMBERED_RUNS:
+                    del _BUDGET_USED[next(iter(_BUDGET_USED))]
         if not done:
             logger.debug(
                 "lineage: events not delivered yet after waiting %.1f s; they wait in the "
