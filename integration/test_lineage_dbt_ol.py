@@ -17,6 +17,7 @@ example, ``floe run`` builds everything (the Python ingestion loads the raw tabl
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -51,19 +52,31 @@ def _cache_dir() -> Path:
 
 
 def _dbt_ol_venv() -> Path:
-    """The cached environment with dbt-ol (built once: about 10 s from uv's cache)."""
+    """The cached environment with dbt-ol (built once: about 10 s from uv's cache).
+
+    Built in place (a venv's scripts name their interpreter by absolute path, so it cannot be
+    moved), under a lock; ``ready`` marks a finished one.
+    """
     venv = _cache_dir()
     if (venv / "ready").is_file():
         return venv
     uv = shutil.which("uv")
     if uv is None:
         pytest.skip("uv is not on PATH: the dbt-ol environment cannot be built")
-    building = venv.with_name(venv.name + f".building-{os.getpid()}")
-    shutil.rmtree(building, ignore_errors=True)
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.with_name(venv.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another test process may be building it
+        if not (venv / "ready").is_file():
+            _build(uv, venv)
+    return venv
+
+
+def _build(uv: str, venv: Path) -> None:
+    shutil.rmtree(venv, ignore_errors=True)  # an unfinished one
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "VIRTUAL_ENV": str(building)}
-    subprocess.run([uv, "venv", "--python", python, str(building)], check=True, env=env)
-    install = [uv, "pip", "install", "--python", str(building / "bin" / "python"), *REQUIREMENTS]
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "VIRTUAL_ENV": str(venv)}
+    subprocess.run([uv, "venv", "--python", python, str(venv)], check=True, env=env)
+    install = [uv, "pip", "install", "--python", str(venv / "bin" / "python"), *REQUIREMENTS]
     offline = subprocess.run(
         [*install, "--offline"], capture_output=True, text=True, env=env, check=False
     )
@@ -72,18 +85,12 @@ def _dbt_ol_venv() -> Path:
             install, capture_output=True, text=True, env=env, timeout=900, check=False
         )
         if online.returncode != 0:
-            shutil.rmtree(building, ignore_errors=True)
+            shutil.rmtree(venv, ignore_errors=True)
             text = online.stderr.lower()
             if any(w in text for w in ("connect", "network", "dns", "resolve host", "offline")):
                 pytest.skip(f"the package index is unreachable: {online.stderr.strip()[-300:]}")
             raise AssertionError(f"installing {REQUIREMENTS} failed:\n{online.stderr[-3000:]}")
-    (building / "ready").write_text("\n".join(REQUIREMENTS) + "\n")
-    if not (venv / "ready").is_file():
-        shutil.rmtree(venv, ignore_errors=True)
-        building.rename(venv)
-    else:  # another process built it meanwhile
-        shutil.rmtree(building, ignore_errors=True)
-    return venv
+    (venv / "ready").write_text("\n".join(REQUIREMENTS) + "\n")
 
 
 @pytest.fixture(scope="module")

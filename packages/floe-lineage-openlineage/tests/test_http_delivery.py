@@ -351,3 +351,15 @@ def test_events_are_written_at_interpreter_exit_without_an_explicit_close(tmp_pa
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
     lines = (tmp_path / "ol.jsonl").read_text().splitlines()
     assert len(lines) == 200
+
+
+def test_the_next_backend_of_a_product_delivers_the_backlog_by_itself(
+    refused_url: str, receiver: Any, backends: list[OpenLineageBackend], tmp_path: Path
+) -> None:
+    down = http_backend(backends, refused_url, flush_timeout=0.1, state_dir=str(tmp_path))
+    down.emit(sample_event(RunState.START))
+    down.close(1.0)
+    assert down.stats().spooled == 1
+    # the next process of the product (floe run, floe up): nothing asked, it delivers
+    http_backend(backends, receiver.url, state_dir=str(tmp_path))
+    wait_until(lambda: len(receiver.received()) == 1)
