@@ -39,6 +39,7 @@ from lineage_receivers import (
 )
 
 FLOE = Path(sys.executable).parent / "floe"
+VALIDATOR = Path(__file__).resolve().parents[2] / "shared" / "tools" / "ol_validate.py"
 #: What the run says it waited for lineage delivery (a flush during the run, or at its end).
 WAITED = re.compile(r"lineage.*(?:not delivered|not delivered yet) after waiting ([0-9.]+) s")
 
@@ -59,6 +60,18 @@ def _run(product: Path) -> tuple[dict[str, Any], float]:
     assert done.returncode == 0, done.stderr[-4000:]
     waited = sum(float(m.group(1)) for m in WAITED.finditer(done.stderr))
     return json.loads(done.stdout), waited
+
+
+def _assert_valid(events: list[dict[str, Any]], folder: Path) -> None:
+    """Every event valid OpenLineage 2-0-2, format checks on (../shared/tools/ol_validate.py)."""
+    if not VALIDATOR.is_file():
+        pytest.skip(f"the shared OpenLineage validator is absent ({VALIDATOR})")
+    path = folder / "received.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    done = subprocess.run(
+        [sys.executable, str(VALIDATOR), str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
 def _flush(product: Path, url: str) -> dict[str, Any]:
@@ -153,6 +166,7 @@ def test_a_faulty_backend_loses_nothing_and_costs_the_run_under_2_s(
     assert report["remaining"] == 0
     assert report["delivered"] == lineage["spooled"]
     assert check_delivery(receiver.received(), written) == []
+    _assert_valid(receiver.received(), tmp_path)
     again = _flush(product, receiver.url)  # nothing left, nothing sent twice
     assert (again["delivered"], again["remaining"]) == (0, 0)
     assert len(receiver.received()) == len(written)
@@ -198,5 +212,6 @@ def test_a_run_killed_mid_way_keeps_every_event_it_emitted_for_the_next_flush(
     received = receiver.received()
     assert identities(received) == identities(kept)  # all of them, in order, once
     assert check_delivery(received, kept) == []
+    _assert_valid(received, tmp_path)
     done = {(kind, job) for _, kind, _, job in identities(written)}
     assert {(kind, job) for _, kind, _, job in identities(received)} <= done
