@@ -274,7 +274,13 @@ def test_postgres_facts_are_read_as_dbt_runs_and_rows_come_from_dbt(tmp_path: Pa
         target_def = ComputeTarget(
             name="pg",
             type="postgres",
-            properties={"host": "127.0.0.1", "port": 5432, "user": "postgres", "dbname": "test"},
+            properties={
+                "host": "127.0.0.1",
+                "port": 5432,
+                "user": "postgres",
+                "dbname": "test",
+                "password": "unused-under-trust-auth",
+            },
         )
         backend = InMemoryLineageBackend()
         emitter = _emitter(backend, target_def, schema, "test", tmp_path)

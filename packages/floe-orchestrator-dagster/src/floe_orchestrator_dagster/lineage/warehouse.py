@@ -9,8 +9,10 @@ documented ones), and DuckDB reports no row counts for tables. Both come from th
   make dbt fail). ``information_schema.columns`` for the columns, ``count(*)`` per table.
 - **Postgres** (and Redshift): ``information_schema.columns`` through ``psycopg2`` with the
   compute target's ``host``, ``port``, ``user`` and ``dbname``/``database`` properties (the
-  password from the variable named by ``password_env``, else libpq's own ``PGPASSWORD`` or
-  ``.pgpass``); row counts come from dbt's adapter response instead (:func:`rows_from_status`).
+  password from its ``password``/``pass`` property when the profile gave one, else the
+  variable named by ``password_env``, else libpq's own ``PGPASSWORD`` or ``.pgpass``; it is
+  used to connect, never logged); row counts come from dbt's adapter response instead
+  (:func:`rows_from_status`).
 - Other adapters: nothing (no column lineage, row counts only where dbt reports them).
 
 Nothing here raises: a warehouse that cannot be read gives ``None`` and one DEBUG line.
@@ -29,6 +31,7 @@ import attrs
 
 from floe_orchestration_core.artifacts import ComputeTarget
 from floe_orchestrator_dagster.lineage.column_lineage import RelationKey
+from floe_orchestrator_dagster.lineage.redaction import redact
 
 __all__ = ["WarehouseSnapshot", "read_warehouse", "reads_after_exit", "rows_from_status"]
 
@@ -75,12 +78,11 @@ def read_warehouse(
             return _postgres(compute, wanted)
     except Exception as exc:
         logger.debug(
-            "lineage: the %s warehouse of compute target %r could not be read (%s: %s); no "
+            "lineage: the %s warehouse of compute target %r could not be read (%s); no "
             "column lineage or row counts from it",
             kind,
             compute.name,
-            type(exc).__name__,
-            exc,
+            redact(f"{type(exc).__name__}: {exc}"),
         )
         return None
     logger.debug("lineage: no column lineage on %s (compute target %r)", kind, compute.name)
@@ -149,8 +151,11 @@ def _postgres(compute: ComputeTarget, wanted: set[RelationKey]) -> WarehouseSnap
         value = next((properties[k] for k in keys if properties.get(k)), None)
         if value is not None:
             options[option] = value
+    password = properties.get("password") or properties.get("pass")
     password_env = properties.get("password_env")
-    if isinstance(password_env, str) and os.environ.get(password_env):
+    if isinstance(password, str) and password:
+        options["password"] = password
+    elif isinstance(password_env, str) and os.environ.get(password_env):
         options["password"] = os.environ[password_env]
     schemas = sorted({schema for _, schema, _ in wanted})
     connection = psycopg2.connect(**options)
