@@ -11,7 +11,7 @@ example, ``floe run`` builds everything (the Python ingestion loads the raw tabl
   the run, the job, each input dataset (matched by identity) and the output (facets and
   output facets); its START carries them too, except ``sql`` and ``columnLineage``, which
   floe knows only once dbt compiled and built the model (decision
-  ``docs/decisions/0009-lineage-durable-naming.md``; dbt-ol writes every event after dbt
+  ``docs/decisions/0012-lineage-durable-naming.md``; dbt-ol writes every event after dbt
   ended, START included).
 """
 

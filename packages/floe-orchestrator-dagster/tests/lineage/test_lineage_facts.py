@@ -278,8 +278,7 @@ def test_postgres_facts_are_read_as_dbt_runs_and_rows_come_from_dbt(tmp_path: Pa
                 "host": "127.0.0.1",
                 "port": 5432,
                 "user": "postgres",
-                "dbname": "test",
-                "password": "unused-under-trust-auth",
+                "database": "test",  # what the compiler records from the profile's target
             },
         )
         backend = InMemoryLineageBackend()

@@ -22,7 +22,7 @@ host, port, account and file paths.
 A DuckDB file is named as written, the way OpenLineage's dbt integration (``dbt-ol``) names it
 from the dbt profile: ``path: .floe/warehouse.duckdb`` gives ``duckdb://.floe/warehouse.duckdb``
 (relative to the dbt project directory, where dbt runs), so a catalog fed by both sees one
-dataset (decision ``0009-lineage-durable-naming``). The database part of a DuckDB relation is
+dataset (decision ``0012-lineage-durable-naming``). The database part of a DuckDB relation is
 the file's stem (``warehouse``), as dbt-duckdb reports it.
 """
 

@@ -137,7 +137,18 @@ class BuildFacts:
         counted = {
             key for uid in ids if count and self.counted(uid) and (key := self.output_key(uid))
         }
-        return read_warehouse(compute, self._project_dir, relations=relations, count=counted)
+        dbt = self._model.artifacts.dbt
+        profiles_dir = Path(dbt.profiles_dir) if dbt.profiles_dir else None
+        if profiles_dir is not None and not profiles_dir.is_absolute():
+            profiles_dir = Path.cwd() / profiles_dir  # as the dbt resource resolves it
+        return read_warehouse(
+            compute,
+            self._project_dir,
+            relations=relations,
+            count=counted,
+            profiles_dir=profiles_dir,
+            dbt_target=dbt.target,
+        )
 
     def lineage(
         self, unique_id: str, sql: str | None, snapshot: WarehouseSnapshot | None

@@ -3,16 +3,17 @@
 Column lineage needs the real columns of a model's parents (the manifest has only the
 documented ones), and DuckDB reports no row counts for tables. Both come from the warehouse:
 
-- **DuckDB**: one read-only connection to the compute target's file (``properties.path``,
-  relative to the dbt project) *after the dbt process exited* — while dbt runs it holds the
-  file's lock and another process cannot open it, even read-only (and opening it first would
-  make dbt fail). ``information_schema.columns`` for the columns, ``count(*)`` per table.
-- **Postgres** (and Redshift): ``information_schema.columns`` through ``psycopg2`` with the
-  compute target's ``host``, ``port``, ``user`` and ``dbname``/``database`` properties (the
-  password from its ``password``/``pass`` property when the profile gave one, else the
-  variable named by ``password_env``, else libpq's own ``PGPASSWORD`` or ``.pgpass``; it is
-  used to connect, never logged); row counts come from dbt's adapter response instead
-  (:func:`rows_from_status`).
+The connection is the one a Python asset gets (the core's
+:func:`~floe_orchestration_core.dbt_profiles.compute_warehouse`: the dbt profile's target read
+now, secrets included, floe.yaml's properties over it):
+
+- **DuckDB**: one read-only connection to the target's file (relative to the dbt project)
+  *after the dbt process exited* — while dbt runs it holds the file's lock and another process
+  cannot open it, even read-only (and opening it first would make dbt fail).
+  ``information_schema.columns`` for the columns, ``count(*)`` per table.
+- **Postgres**: ``information_schema.columns`` through ``psycopg2`` with dbt-postgres's
+  connection parameters (a 3 s connect timeout); row counts come from dbt's adapter response
+  instead (:func:`rows_from_status`).
 - Other adapters: nothing (no column lineage, row counts only where dbt reports them).
 
 Nothing here raises: a warehouse that cannot be read gives ``None`` and one DEBUG line.
@@ -21,7 +22,6 @@ Nothing here raises: a warehouse that cannot be read gives ``None`` and one DEBU
 from __future__ import annotations
 
 import logging
-import os
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -30,6 +30,7 @@ from typing import Any, Final
 import attrs
 
 from floe_orchestration_core.artifacts import ComputeTarget
+from floe_orchestration_core.dbt_profiles import Warehouse, compute_warehouse
 from floe_orchestrator_dagster.lineage.column_lineage import RelationKey
 from floe_orchestrator_dagster.lineage.redaction import redact
 
@@ -65,17 +66,28 @@ def read_warehouse(
     *,
     relations: Iterable[RelationKey],
     count: Iterable[RelationKey] = (),
+    profiles_dir: Path | None = None,
+    dbt_target: str | None = None,
 ) -> WarehouseSnapshot | None:
-    """The columns of ``relations`` and the row counts of ``count`` (None: cannot read)."""
+    """The columns of ``relations`` and the row counts of ``count`` (None: cannot read).
+
+    ``profiles_dir`` and ``dbt_target`` find the dbt profile's target as dbt does (the
+    artifacts' ``dbt.profiles_dir`` and ``dbt.target``).
+    """
     wanted = set(relations) | set(count)
     if not wanted:
         return WarehouseSnapshot({}, {})
     kind = compute.type.lower()
     try:
-        if kind == "duckdb":
-            return _duckdb(compute, project_dir, wanted, set(count))
-        if kind in ("postgres", "redshift"):
-            return _postgres(compute, wanted)
+        if kind not in ("duckdb", "postgres"):
+            logger.debug("lineage: no column lineage on %s (compute target %r)", kind, compute.name)
+            return None
+        warehouse = compute_warehouse(
+            compute, project_dir=project_dir, profiles_dir=profiles_dir, dbt_target=dbt_target
+        )
+        if warehouse.type.lower() == "duckdb":
+            return _duckdb(warehouse, wanted, set(count))
+        return _postgres(warehouse, wanted)
     except Exception as exc:
         logger.debug(
             "lineage: the %s warehouse of compute target %r could not be read (%s); no "
@@ -85,8 +97,6 @@ def read_warehouse(
             redact(f"{type(exc).__name__}: {exc}"),
         )
         return None
-    logger.debug("lineage: no column lineage on %s (compute target %r)", kind, compute.name)
-    return None
 
 
 def _snapshot(
@@ -105,16 +115,11 @@ def _quoted(key: RelationKey) -> str:
 
 
 def _duckdb(
-    compute: ComputeTarget, project_dir: Path, wanted: set[RelationKey], count: set[RelationKey]
+    warehouse: Warehouse, wanted: set[RelationKey], count: set[RelationKey]
 ) -> WarehouseSnapshot | None:
-    path = compute.properties.get("path")
-    if not isinstance(path, str) or not path or path.startswith(":memory:"):
-        logger.debug("lineage: compute target %r has no DuckDB file to read", compute.name)
-        return None
     import duckdb
 
-    file = Path(path) if Path(path).is_absolute() else project_dir / path
-    connection = duckdb.connect(str(file), read_only=True)
+    connection = duckdb.connect(str(warehouse.duckdb_path()), read_only=True)
     try:
         schemas = sorted({schema for _, schema, _ in wanted})
         rows = connection.execute(
@@ -134,31 +139,12 @@ def _duckdb(
     return WarehouseSnapshot(_snapshot(rows, wanted), counts)
 
 
-def _postgres(compute: ComputeTarget, wanted: set[RelationKey]) -> WarehouseSnapshot | None:
-    properties = compute.properties
-    host = properties.get("host")
-    if not host:
-        logger.debug("lineage: compute target %r names no Postgres host", compute.name)
-        return None
+def _postgres(warehouse: Warehouse, wanted: set[RelationKey]) -> WarehouseSnapshot | None:
     import psycopg2  # type: ignore[import-untyped]
 
-    options: dict[str, Any] = {"host": host, "connect_timeout": 3}
-    for option, keys in {
-        "port": ("port",),
-        "user": ("user",),
-        "dbname": ("dbname", "database"),
-    }.items():
-        value = next((properties[k] for k in keys if properties.get(k)), None)
-        if value is not None:
-            options[option] = value
-    password = properties.get("password") or properties.get("pass")
-    password_env = properties.get("password_env")
-    if isinstance(password, str) and password:
-        options["password"] = password
-    elif isinstance(password_env, str) and os.environ.get(password_env):
-        options["password"] = os.environ[password_env]
+    parameters = {**warehouse.postgres_parameters(), "connect_timeout": 3}
     schemas = sorted({schema for _, schema, _ in wanted})
-    connection = psycopg2.connect(**options)
+    connection = psycopg2.connect(**parameters)
     try:
         with connection.cursor() as cursor:
             cursor.execute(
