@@ -37,7 +37,6 @@ exactly one START and one terminal event.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -67,7 +66,6 @@ _RESULT_EVENTS: Final = frozenset(
 _ERROR_EVENTS: Final = frozenset({"RunResultError"})
 _SUCCESS: Final = frozenset({"success", "pass"})
 _ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
-_MAX_SQL_CHARS: Final = 256_000
 
 
 def _event_time(raw: Mapping[str, Any]) -> datetime:
@@ -439,28 +437,7 @@ class DbtLineageTap:
         return tuple(result)
 
     def _compiled_sql(self, unique_id: str) -> str | None:
-        """The node's compiled SQL, as dbt wrote it into the invocation's target folder."""
-        node = self._manifest_nodes.get(unique_id)
-        if self._target_path is None or not isinstance(node, Mapping):
-            return None
-        if node.get("resource_type") == "seed":
-            return None
-        original = str(node.get("original_file_path") or "")
-        path = str(node.get("path") or "")
-        if not original or not path:
-            return None
-        relative = (
-            original
-            if os.path.basename(path) == os.path.basename(original)
-            else os.path.join(original, path)
-        )
-        package = str(node.get("package_name") or "")
-        file = self._target_path / "compiled" / package / relative
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError:
-            return None
-        return text[:_MAX_SQL_CHARS] if text.strip() else None
+        return self._facts.compiled_sql(self._target_path, unique_id)
 
 
 def _unknown_check(name: str, unique_id: str) -> QualityCheck:

@@ -23,6 +23,7 @@ none, with one DEBUG line; nothing here raises.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -48,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 #: Longest time one dbt invocation spends on column lineage (its models' SQL through sqlglot).
 COLUMN_LINEAGE_BUDGET_SECONDS: Final = 2.0
+_MAX_SQL_CHARS: Final = 256_000
 _NOT_COUNTED: Final = frozenset({"view", "ephemeral", "materialized_view"})
 
 
@@ -120,6 +122,30 @@ class BuildFacts:
                 elif (key := relation_key(parent_props)) is not None:
                     found.add(key)
         return found
+
+    def compiled_sql(self, target_path: Path | None, unique_id: str) -> str | None:
+        """The node's compiled SQL, as dbt wrote it into the invocation's target folder."""
+        node = self._nodes.get(unique_id)
+        if target_path is None or not isinstance(node, Mapping):
+            return None
+        if node.get("resource_type") == "seed":
+            return None
+        original = str(node.get("original_file_path") or "")
+        path = str(node.get("path") or "")
+        if not original or not path:
+            return None
+        relative = (
+            original
+            if os.path.basename(path) == os.path.basename(original)
+            else os.path.join(original, path)
+        )
+        package = str(node.get("package_name") or "")
+        file = target_path / "compiled" / package / relative
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError:
+            return None
+        return text[:_MAX_SQL_CHARS] if text.strip() else None
 
     def output_key(self, unique_id: str) -> RelationKey | None:
         return relation_key(self._nodes.get(unique_id) or {})
