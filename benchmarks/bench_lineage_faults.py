@@ -2,17 +2,20 @@
 
 Each case simulates one run against a local HTTP endpoint: ``--events`` events emitted
 ``--interval`` seconds apart (the run's own work), then the end of a run as the platform does
-it (``Platform.close``: ``flush(5.0)`` then ``close(5.0)``). Cases:
+it (``Platform.close``: ``close(5.0)``, one flush bounded by ``flush_timeout``). Cases:
 
 - ``healthy``    — a receiver answering 200 (the baseline);
 - ``refused``    — nothing listens on the port;
 - ``black_hole`` — accepts connections and never answers;
 - ``503``        — answers 503 for ``--outage`` seconds (longer than the run);
-- ``recovery``   — answers 503 for 2 s, then 200; the run then waits for delivery
-  (``flush`` until empty) to show that queued events are delivered after recovery.
+- ``recovery``   — answers 503 for 2 s after its first request, then 200; the run then waits
+  for delivery (``flush`` until empty) to show that queued events are delivered after recovery.
 
-For each case it prints: emit latency (median, p99, max, in µs), the time the end of the run
-took, the wall time added over ``healthy``, and ``delivered + dropped == emitted``.
+Each case's backend spools into a fresh product state folder (as under ``floe run``). For each
+case it prints: emit latency (median, p99, max, in µs: mapping, serialising and appending to
+the spool), the time the end of the run took, the wall time added over ``healthy``, and
+``delivered + spooled + dropped == emitted`` (what was not delivered is spooled, not lost).
+Whole runs of the example are measured by ``bench_lineage_run_faults.py``.
 
 Usage::
 
@@ -23,81 +26,27 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import http.server
-import socket
+import shutil
 import statistics
 import sys
-import threading
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "integration"))
 from floe_lineage_openlineage.backend import OpenLineageBackend
 from floe_orchestration_core.testing import sample_event
-
-
-class Receiver:
-    def __init__(self, status: int = 200, until: float | None = None) -> None:
-        state: dict[str, Any] = {"status": status, "until": until}
-        self.delivered = 0
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length", "0")))
-                status = state["status"]
-                if state["until"] is not None and time.monotonic() >= state["until"]:
-                    status = 200
-                if status == 200:
-                    receiver.delivered += 1
-                self.send_response(int(status))
-                self.send_header("content-length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class BlackHole:
-    def __init__(self) -> None:
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.held: list[socket.socket] = []
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                self.held.append(self.listener.accept()[0])
-            except OSError:
-                return
-
-    def stop(self) -> None:
-        self.listener.close()
-        for conn in self.held:
-            conn.close()
-
-
-def refused_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+from lineage_receivers import BlackHole, LineageReceiver, refused_url
 
 
 def run_case(
     url: str, events: int, interval: float, *, wait_for_delivery: float = 0.0
 ) -> dict[str, Any]:
-    backend = OpenLineageBackend(transport={"type": "http", "url": url, "timeout": 1.0})
+    state = tempfile.mkdtemp(prefix="floe-bench-lineage-")
+    backend = OpenLineageBackend(
+        transport={"type": "http", "url": url, "timeout": 1.0}, state_dir=state
+    )
     latencies = []
     for _ in range(events):
         event = sample_event()
@@ -110,10 +59,10 @@ def run_case(
         while backend.stats().pending and time.monotonic() < deadline:
             time.sleep(0.05)
     end_started = time.monotonic()
-    backend.flush(5.0)  # what Platform.close does
-    backend.close(5.0)
+    backend.close(5.0)  # what Platform.close does: one flush, bounded by flush_timeout
     end = time.monotonic() - end_started
     stats = backend.stats()
+    shutil.rmtree(state, ignore_errors=True)
     latencies.sort()
     return {
         "emit_median_us": statistics.median(latencies) * 1e6,
@@ -122,8 +71,10 @@ def run_case(
         "end_of_run_s": end,
         "emitted": stats.emitted,
         "delivered": stats.delivered,
+        "spooled": stats.spooled,
         "dropped": stats.dropped,
-        "accounted": stats.delivered + stats.dropped == stats.emitted and stats.pending == 0,
+        "accounted": stats.delivered + stats.spooled + stats.dropped == stats.emitted
+        and stats.pending == 0,
     }
 
 
@@ -136,17 +87,17 @@ def main() -> int:
     args = parser.parse_args()
     results: dict[str, dict[str, Any]] = {}
 
-    healthy = Receiver()
+    healthy = LineageReceiver()
     results["healthy"] = run_case(healthy.url, args.events, args.interval)
     healthy.stop()
     results["refused"] = run_case(refused_url(), args.events, args.interval)
     hole = BlackHole()
     results["black_hole"] = run_case(hole.url, args.events, args.interval)
     hole.stop()
-    failing = Receiver(503, until=time.monotonic() + args.outage)
+    failing = LineageReceiver(status=503, fail_for=args.outage)
     results["503"] = run_case(failing.url, args.events, args.interval)
     failing.stop()
-    recovering = Receiver(503, until=time.monotonic() + 2.0)
+    recovering = LineageReceiver(fail_for=2.0)
     results["recovery"] = run_case(
         recovering.url, args.events, args.interval, wait_for_delivery=30.0
     )
@@ -155,16 +106,16 @@ def main() -> int:
     base = results["healthy"]["end_of_run_s"]
     print(
         "| case | emit median µs | emit p99 µs | emit max µs | end of run s | added s "
-        "| emitted | delivered | dropped | delivered+dropped==emitted |"
+        "| emitted | delivered | spooled | dropped | accounted |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     failed = False
     for name, r in results.items():
         added = r["end_of_run_s"] - base
         print(
             f"| {name} | {r['emit_median_us']:.0f} | {r['emit_p99_us']:.0f} | "
             f"{r['emit_max_us']:.0f} | {r['end_of_run_s']:.3f} | {added:+.3f} | {r['emitted']} | "
-            f"{r['delivered']} | {r['dropped']} | {r['accounted']} |"
+            f"{r['delivered']} | {r['spooled']} | {r['dropped']} | {r['accounted']} |"
         )
         failed |= added >= 2.0 or not r["accounted"]
     failed |= results["recovery"]["delivered"] != results["recovery"]["emitted"]

@@ -72,7 +72,8 @@ def test_an_unset_header_variable_in_a_composite_child_names_its_path(
 @pytest.mark.parametrize(
     ("config", "field"),
     [
-        ({"queue_size": 0}, "queue_size"),
+        ({"queue_size": 100}, "queue_size is replaced by spool_max_bytes"),
+        ({"spool_max_bytes": 10}, "spool_max_bytes"),
         ({"flush_timeout": -1}, "flush_timeout"),
         ({"producer": "not a uri"}, "producer"),
         ({"namespace": ""}, "namespace"),
@@ -139,3 +140,21 @@ def test_a_relative_log_file_starts_from_base_dir_and_its_folder_is_created(
         '"eventType": "START"' in written.read_text()
         or '"eventType":"START"' in written.read_text()
     )
+
+
+def test_a_relative_spool_dir_starts_from_base_dir(tmp_path: Path) -> None:
+    backend = OpenLineageBackend(spool_dir="spool", base_dir=str(tmp_path))
+    try:
+        assert backend.spool_folder == tmp_path / "spool"
+        assert backend.spool_is_durable
+        assert (tmp_path / "spool" / "deliver.lock").is_file()
+    finally:
+        backend.close(0.1)
+
+
+def test_the_product_s_state_dir_holds_the_spool(tmp_path: Path) -> None:
+    backend = OpenLineageBackend(state_dir=str(tmp_path / ".floe"))
+    try:
+        assert backend.spool_folder == tmp_path / ".floe" / "lineage" / "spool"
+    finally:
+        backend.close(0.1)

@@ -299,3 +299,96 @@ def test_the_producer_can_be_configured(tmp_path: Path, assert_valid_openlineage
     assert out["producer"] == "https://data.example.com/platform"
     assert out["job"]["facets"]["jobType"]["_producer"] == "https://data.example.com/platform"
     assert_valid_openlineage([out])
+
+
+def test_column_lineage_data_source_statistics_and_tags_are_the_spec_s_facets(
+    sink: FileBackend, assert_valid_openlineage: Validate
+) -> None:
+    namespace = "duckdb://.floe/warehouse.duckdb"
+    field = {
+        "namespace": namespace,
+        "name": "warehouse.main.stg_orders",
+        "field": "order_id",
+        "transformations": [{"type": "DIRECT", "subtype": "IDENTITY"}],
+    }
+    output = Dataset(
+        namespace,
+        "warehouse.main.orders",
+        {
+            "dataSource": {"name": namespace, "uri": namespace},
+            "columnLineage": {
+                "fields": {"order_id": {"inputFields": [field]}},
+                "dataset": [
+                    {**field, "transformations": [{"type": "INDIRECT", "subtype": "JOIN"}]}
+                ],
+            },
+            "outputStatistics": {"rowCount": 42},
+        },
+    )
+    source = Dataset(namespace, "warehouse.main.stg_orders", {"outputStatistics": {"rowCount": 1}})
+    event = sample_event(
+        RunState.COMPLETE,
+        inputs=(source,),
+        outputs=(output,),
+        run_facets={
+            "tags": {"tags": [{"key": "dagster_run_id", "value": "r1", "source": "DAGSTER"}]}
+        },
+    )
+    (out,) = sink.send(event)
+    facets = out["outputs"][0]["facets"]
+    assert facets["dataSource"]["uri"] == namespace
+    lineage = facets["columnLineage"]
+    assert lineage["fields"]["order_id"]["inputFields"][0]["transformations"] == [
+        {"type": "DIRECT", "subtype": "IDENTITY"}
+    ]
+    assert lineage["dataset"][0]["transformations"][0]["subtype"] == "JOIN"
+    assert lineage["_schemaURL"].endswith(
+        "1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"
+    )
+    assert out["outputs"][0]["outputFacets"]["outputStatistics"]["rowCount"] == 42
+    assert "outputStatistics" not in out["inputs"][0].get("inputFacets", {})  # outputs only
+    assert out["run"]["facets"]["tags"]["tags"][0]["key"] == "dagster_run_id"
+    assert_valid_openlineage([out])
+
+
+@pytest.mark.parametrize(
+    ("facets", "message"),
+    [
+        ({"outputStatistics": {"rowCount": -1}}, "count >= 0"),
+        ({"columnLineage": {"fields": {"a": {"inputFields": [{"name": "x"}]}}}}, "namespace"),
+        ({"columnLineage": {"fields": {"a": {"inputFields": "x"}}}}, "must be a list"),
+        (
+            {
+                "columnLineage": {
+                    "fields": {
+                        "a": {
+                            "inputFields": [
+                                {
+                                    "namespace": "n",
+                                    "name": "x",
+                                    "field": "f",
+                                    "transformations": "x",
+                                }
+                            ]
+                        }
+                    }
+                }
+            },
+            "transformations must be a list",
+        ),
+    ],
+)
+def test_malformed_column_lineage_or_statistics_drop_the_event_naming_the_facet(
+    sink: FileBackend, caplog: pytest.LogCaptureFixture, facets: dict[str, Any], message: str
+) -> None:
+    caplog.set_level(logging.WARNING)
+    sink.send(sample_event(outputs=(Dataset("n", "t", facets),)))
+    assert sink.backend.stats().dropped == 1
+    assert any(message in r.getMessage() for r in caplog.records)
+
+
+def test_malformed_tags_drop_the_event(sink: FileBackend, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    sink.send(sample_event(run_facets={"tags": {"tags": "x"}}))
+    sink.send(sample_event(run_facets={"tags": {"tags": [{"key": "k"}]}}))
+    assert sink.backend.stats().dropped == 2

@@ -50,7 +50,9 @@ def _artifacts() -> CompiledArtifacts:
             compute="heavy",
         ),
         make_transform("stg_customers", database="warehouse"),
-        make_transform("raw_seed", resource_type="seed", materialization="seed"),
+        make_transform(
+            "raw_seed", resource_type="seed", materialization="seed", path="seeds/raw_seed.csv"
+        ),
     ]
     return make_artifacts(
         transforms,
@@ -100,9 +102,9 @@ def test_one_job_per_built_transform_and_per_python_asset_named_by_convention() 
 def test_inputs_go_through_ephemeral_models_and_sources_use_the_readers_compute() -> None:
     jobs = _by_name(design_lineage(_artifacts(), base_dir=Path("/project")))
     orders = jobs["shop.model.orders"]
-    assert [(d.namespace, d.name) for d in orders.inputs] == [
-        (f"duckdb://{WAREHOUSE}", "warehouse.main.stg_orders"),
+    assert [(d.namespace, d.name) for d in orders.inputs] == [  # sorted, unique
         (f"duckdb://{WAREHOUSE}", "warehouse.main.stg_customers"),
+        (f"duckdb://{WAREHOUSE}", "warehouse.main.stg_orders"),
     ]
     assert [(d.namespace, d.name) for d in orders.outputs] == [
         ("postgres://db:5432", "warehouse.main.orders")
@@ -119,10 +121,22 @@ def test_outputs_carry_schema_and_documentation_and_jobs_their_type() -> None:
     assert table.facets["schema"] == {
         "fields": [
             {"name": "order_id", "type": "INTEGER", "description": "the key"},
-            {"name": "amount", "type": None, "description": None},
+            {"name": "amount"},  # what is not known is absent, as at run time
         ]
     }
     assert table.facets["documentation"] == {"description": "one row per order"}
+    assert table.facets["dataSource"] == {
+        "name": "postgres://db:5432",
+        "uri": "postgres://db:5432",
+    }
+    assert table.facets["dbt_model"] == {"config": {"materialized": "table"}}
+    assert orders.job_facets["dbt_node"] == {
+        "unique_id": "model.analytics.orders",
+        "original_file_path": "models/orders.sql",
+        "database": "warehouse",
+        "schema": "main",
+        "alias": "orders",
+    }
     assert orders.job_facets["jobType"] == {
         "processingType": "BATCH",
         "integration": "DBT",
@@ -143,8 +157,8 @@ def test_python_assets_read_and_write_relations_and_files() -> None:
     assert load.job_facets["jobType"]["jobType"] == "ASSET"
     publish = jobs["shop.asset.publish"]
     assert [(d.namespace, d.name) for d in publish.inputs] == [
-        ("postgres://db:5432", "warehouse.main.orders"),
         (f"duckdb://{WAREHOUSE}", "warehouse.raw.orders_v2"),  # what load_orders writes
+        ("postgres://db:5432", "warehouse.main.orders"),
     ]
     assert [(d.namespace, d.name) for d in publish.outputs] == [("file", "/exports/orders.parquet")]
 
@@ -164,6 +178,11 @@ def test_relative_paths_resolve_against_the_dbt_project_dir_by_default(
     jobs = _by_name(design_lineage(_artifacts()))  # project_dir is "."
     (landing,) = jobs["shop.asset.load_orders"].inputs
     assert landing.name == (tmp_path / "landing" / "orders.csv").resolve().as_posix()
+
+
+def test_a_seed_reads_its_csv_file_from_the_project_dir() -> None:
+    seed = _by_name(design_lineage(_artifacts(), base_dir=Path("/project")))["shop.seed.raw_seed"]
+    assert [(d.namespace, d.name) for d in seed.inputs] == [("file", "/project/seeds/raw_seed.csv")]
 
 
 def test_naming_helpers_follow_the_documented_convention() -> None:

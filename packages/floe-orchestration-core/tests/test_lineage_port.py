@@ -17,6 +17,7 @@ from opentelemetry.trace import StatusCode
 from floe_orchestration_core import FLOE_API_VERSION
 from floe_orchestration_core.errors import LineageError, PluginError
 from floe_orchestration_core.lineage import (
+    BacklogReport,
     Dataset,
     ErrorInfo,
     LineageBackendPlugin,
@@ -29,6 +30,7 @@ from floe_orchestration_core.lineage import (
 )
 from floe_orchestration_core.lineage.events import _RunIdGenerator
 from floe_orchestration_core.plugin import PluginMetadata
+from floe_orchestration_core.testing import sample_event
 
 LOGGER = "floe_orchestration_core.lineage"
 
@@ -282,10 +284,21 @@ def test_run_ids_from_many_threads_are_unique() -> None:
 
 def test_stats_refuse_counters_that_do_not_add_up() -> None:
     LineageStats(emitted=3, delivered=1, dropped=1, pending=1)
-    with pytest.raises(LineageError, match="delivered \\+ dropped \\+ pending must equal emitted"):
+    LineageStats(emitted=4, delivered=1, dropped=1, pending=0, spooled=2)
+    with pytest.raises(
+        LineageError, match="delivered \\+ dropped \\+ spooled \\+ pending must equal emitted"
+    ):
         LineageStats(emitted=3, delivered=3, dropped=1, pending=0)
     with pytest.raises(LineageError, match="cannot be negative"):
         LineageStats(emitted=0, delivered=1, dropped=0, pending=-1)
+    with pytest.raises(LineageError, match="cannot be negative"):
+        LineageStats(emitted=0, delivered=1, dropped=0, pending=0, spooled=-1)
+
+
+def test_backlog_reports_refuse_negative_counts() -> None:
+    assert BacklogReport(delivered=2, remaining=1, location="/p/.floe").remaining == 1
+    with pytest.raises(LineageError, match="cannot be negative"):
+        BacklogReport(delivered=-1)
 
 
 # --- the backend template -------------------------------------------------------------------
@@ -421,14 +434,48 @@ def test_close_never_raises_when_the_hook_fails(caplog: pytest.LogCaptureFixture
     assert "releasing resources failed at close" in caplog.records[0].getMessage()
 
 
-def test_close_warns_about_events_still_pending(caplog: pytest.LogCaptureFixture) -> None:
+def test_close_warns_about_what_was_not_delivered_and_how_long_it_waited(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     class Stuck(RecordingBackend):
         def flush(self, timeout: float = 5.0) -> bool:
             return False
 
+        def stats(self) -> LineageStats:
+            return LineageStats(emitted=3, delivered=1, dropped=0, pending=2)
+
     caplog.set_level(logging.WARNING, logger=LOGGER)
     Stuck().close(timeout=0.5)
-    assert "still pending after 0.5 s at close" in caplog.records[0].getMessage()
+    message = caplog.records[0].getMessage()
+    # the time actually waited (the flush returned at once), not the timeout it was given
+    assert "2 of 3 event(s) were not delivered after waiting 0.0 s at close" in message
+    assert "close timeout" not in message
+
+
+def test_close_is_quiet_when_everything_was_delivered(caplog: pytest.LogCaptureFixture) -> None:
+    backend = RecordingBackend()
+    backend.emit(sample_event())
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    backend.close(timeout=0.5)
+    assert caplog.records == []
+
+
+def test_close_survives_a_backend_whose_counters_fail(caplog: pytest.LogCaptureFixture) -> None:
+    class NoCounters(RecordingBackend):
+        def stats(self) -> LineageStats:
+            raise RuntimeError("counter store gone")
+
+    caplog.set_level(logging.WARNING, logger=LOGGER)
+    NoCounters().close(timeout=0.1)
+    assert "no counters at close" in caplog.records[0].getMessage()
+
+
+def test_the_default_backlog_delivery_flushes_and_has_nothing_stored() -> None:
+    backend = RecordingBackend()
+    backend.emit(sample_event())
+    assert backend.deliver_backlog(timeout=0.1) == BacklogReport()
+    with pytest.raises(LineageError, match="timeout must be"):
+        backend.deliver_backlog(-1.0)
 
 
 @pytest.mark.parametrize("timeout", [-1.0, float("nan"), float("inf"), "5"])

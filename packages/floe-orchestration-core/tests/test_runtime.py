@@ -229,3 +229,15 @@ def test_the_runtime_port_imports_only_the_standard_library_and_attrs() -> None:
     )
     loaded = {name.split(".")[0] for name in json.loads(done.stdout)}
     assert not loaded & {"pydantic", "networkx", "opentelemetry", "dagster", "yaml"}
+
+
+def test_lineage_counts_add_up_or_are_refused() -> None:
+    from floe_orchestration_core.runtime import LineageCounts
+
+    counts = LineageCounts(emitted=74, delivered=70, spooled=3, dropped=1)
+    summary = RunSummary(run_id="r", status="success", where="in-process", lineage=counts)
+    assert summary.lineage == counts
+    with pytest.raises(RuntimeServiceError, match="must equal emitted"):
+        LineageCounts(emitted=74, delivered=70, spooled=3, dropped=0)
+    with pytest.raises(RuntimeServiceError, match="must equal emitted"):
+        LineageCounts(emitted=0, delivered=-1, spooled=1, dropped=0)

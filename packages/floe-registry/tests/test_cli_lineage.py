@@ -156,3 +156,122 @@ def test_missing_artifacts_are_a_usage_error(tmp_path: Path) -> None:
     code, _, err = _run("lineage", "export", "--artifacts", str(tmp_path / "absent.json"))
     assert code == 2
     assert "absent.json" in err
+
+
+# --- floe lineage flush ----------------------------------------------------------------------
+class _Receiver:
+    """A local HTTP endpoint recording every POSTed event (status settable)."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.events: list[dict[str, Any]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                receiver.events.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _refused_url() -> str:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def _product(folder: Path, url: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "manifest.yaml").write_text(
+        "orchestrator: dagster\n"
+        "lineage:\n"
+        "  type: openlineage\n"
+        "  config:\n"
+        f"    transport: {{type: http, url: '{url}', timeout: 1.0}}\n"
+        "    flush_timeout: 0.2\n"
+        "    retry_backoff: 0.05\n"
+    )
+    return folder
+
+
+@pytest.mark.usefixtures("openlineage_plugin")
+def test_flush_delivers_what_a_run_spooled_in_order_then_has_nothing_left(
+    tmp_path: Path,
+) -> None:
+    from floe_orchestration_core.lineage import RunState, new_run_id
+    from floe_orchestration_core.runtime import STATE_DIR_NAME
+    from floe_orchestration_core.testing import sample_event
+    from floe_registry.platform import load_platform
+
+    product = _product(tmp_path / "shop", _refused_url())
+    platform = load_platform(product / "manifest.yaml", state_dir=product / STATE_DIR_NAME)
+    run_ids = [new_run_id() for _ in range(5)]
+    for run_id in run_ids:
+        platform.lineage_backend.emit(sample_event(RunState.START, run_id=run_id))
+        platform.lineage_backend.emit(sample_event(RunState.COMPLETE, run_id=run_id))
+    assert platform.close() is False  # undelivered: spooled
+    assert platform.lineage_backend.stats().spooled == 10
+
+    code, out, err = _run("lineage", "flush", str(product), "--timeout", "2", "--json")
+    assert code == 1, err  # still unreachable: the events remain
+    assert json.loads(out)["remaining"] == 10
+
+    receiver = _Receiver()
+    try:
+        _product(product, receiver.url)
+        code, out, err = _run("lineage", "flush", str(product))
+        assert code == 0, err
+        assert "delivered 10 spooled lineage event(s)" in out
+        assert "0 remain" in out
+        assert [(e["run"]["runId"], e["eventType"]) for e in receiver.events] == [
+            (str(r), s) for r in run_ids for s in ("START", "COMPLETE")
+        ]
+        code, out, _ = _run("lineage", "flush", str(product), "--json")
+        assert (code, json.loads(out)["remaining"]) == (0, 0)
+        assert len(receiver.events) == 10  # nothing sent twice
+    finally:
+        receiver.stop()
+
+
+def test_flush_without_a_lineage_backend_has_nothing_to_deliver(tmp_path: Path) -> None:
+    (tmp_path / "manifest.yaml").write_text("orchestrator: dagster\n")
+    code, out, _ = _run("lineage", "flush", str(tmp_path))
+    assert code == 0
+    assert "keeps no spool" in out
+    code, _, err = _run("lineage", "flush", str(tmp_path), "--timeout", "0")
+    assert code == 2
+    assert "--timeout must be" in err
+
+
+def test_the_run_summary_says_what_became_of_the_run_s_lineage_events() -> None:
+    from floe_orchestration_core.runtime import LineageCounts, RunSummary
+    from floe_registry.cli.commands.runtime import _summary_text
+
+    def text(counts: LineageCounts | None) -> str:
+        summary = RunSummary(run_id="r", status="success", where="in-process", lineage=counts)
+        return _summary_text(summary, "shop")
+
+    assert "lineage" not in text(None)  # emitted by the services: not this process's to count
+    assert "lineage: 74 event(s), all delivered" in text(LineageCounts(74, 74, 0, 0))
+    partial = text(LineageCounts(74, 10, 63, 1))
+    assert "lineage: 74 event(s): 10 delivered, 63 spooled, 1 dropped" in partial
+    assert "'floe lineage flush shop'" in partial
+    assert "shop/.floe/lineage/spool" in partial
+    assert "spooled ones" not in text(LineageCounts(2, 1, 0, 1))

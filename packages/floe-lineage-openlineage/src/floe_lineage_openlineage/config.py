@@ -85,16 +85,29 @@ class OpenLineageConfig(BaseModel):
         default=None,
         description="producer URI of every event and facet (default: this package's URI)",
     )
-    queue_size: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
-        default=10_000, description="events held for delivery; beyond it new events are dropped"
+    queue_size: int | None = Field(
+        default=None,
+        description="replaced by spool_max_bytes: undelivered events wait on disk",
+    )
+    spool_dir: str | None = Field(
+        default=None,
+        description="folder of the durable spool of undelivered events (relative: to the "
+        "manifest's folder); default: the product's .floe/lineage/spool",
+    )
+    spool_max_bytes: Annotated[int, Field(ge=1 << 16, le=1 << 40)] = Field(
+        default=256 << 20,
+        description="bytes of undelivered events the spool holds; when full, new events are "
+        "dropped (counted, one warning) and the stored ones kept",
     )
     flush_timeout: Annotated[float, Field(ge=0, le=300)] = Field(
         default=1.0,
-        description="the longest one flush (and so the end of a run) waits for delivery",
+        description="the longest the end of a process (and so of a run) waits for delivery; "
+        "what is not delivered by then stays in the spool",
     )
     max_attempts: Annotated[int, Field(ge=1, le=1000)] | None = Field(
         default=None,
-        description="attempts per event on transient failures (default: until closed)",
+        description="attempts per event on transient failures before it is given up (kept "
+        "in the spool's rejected.jsonl); default: no limit, it waits in the spool",
     )
     retry_backoff: Annotated[float, Field(gt=0, le=60)] = Field(
         default=0.25, description="first wait before retrying a transient failure, doubled"
@@ -102,6 +115,17 @@ class OpenLineageConfig(BaseModel):
     retry_backoff_max: Annotated[float, Field(gt=0, le=600)] = Field(
         default=5.0, description="the longest wait between two attempts"
     )
+
+    @field_validator("queue_size")
+    @classmethod
+    def _queue_size_is_gone(cls, value: int | None) -> int | None:
+        if value is not None:
+            raise ValueError(
+                "queue_size is replaced by spool_max_bytes: undelivered events now wait on "
+                "disk in the product's .floe/lineage/spool (default 268435456 bytes); remove "
+                "queue_size"
+            )
+        return value
 
     @field_validator("transport")
     @classmethod

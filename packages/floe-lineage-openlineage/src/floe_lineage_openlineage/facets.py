@@ -10,10 +10,17 @@ turns the known ones into the client's classes, each stamped with the backend's 
   strings) → ``NominalTimeRunFacet``
 - run ``processing_engine`` ``{version, name, openlineageAdapterVersion}`` →
   ``ProcessingEngineRunFacet``
+- run ``tags`` ``{tags: [{key, value, source}]}`` → ``TagsRunFacet``
 - dataset ``schema`` ``{fields: [{name, type, description}]}`` → ``SchemaDatasetFacet``
 - dataset ``documentation`` ``{description}`` → ``DocumentationDatasetFacet``
+- dataset ``dataSource`` ``{name, uri}`` → ``DatasourceDatasetFacet``
+- dataset ``columnLineage`` ``{fields: {column: {inputFields: [{namespace, name, field,
+  transformations: [{type, subtype, description, masking}]}]}}, dataset: [input fields]}`` →
+  ``ColumnLineageDatasetFacet`` (1-2-0)
 - input dataset ``dataQualityAssertions`` ``{assertions: [{assertion, success, column}]}``
   → ``DataQualityAssertionsDatasetFacet`` (in ``inputFacets``)
+- output dataset ``outputStatistics`` ``{rowCount, size, fileCount}`` →
+  ``OutputStatisticsOutputDatasetFacet`` (in ``outputFacets``)
 
 (The parent run and the error message come from ``LineageEvent.parent`` and ``.error``: see
 :mod:`floe_lineage_openlineage.mapping`.)
@@ -24,7 +31,7 @@ client's ``with_additional_properties`` on the generic ``RunFacet``/``JobFacet``
 ``DatasetFacet`` (values made JSON-ready). Anything else is dropped with one DEBUG log per
 facet name. ``dataQualityAssertions`` is an *input*-dataset facet in OpenLineage 2-0-2: on an
 output dataset it is dropped the same way (emit the tested dataset as an input of the test's
-job, as OpenLineage's dbt integration does).
+job, as OpenLineage's dbt integration does); ``outputStatistics`` likewise on an input.
 
 A malformed known facet raises :class:`~floe_orchestration_core.errors.LineageError` naming
 the facet and the expected shape; the backend counts the event as dropped.
@@ -48,14 +55,18 @@ from openlineage.client.facet_v2 import (
     JobFacet,
     OutputDatasetFacet,
     RunFacet,
+    column_lineage_dataset,
     data_quality_assertions_dataset,
+    datasource_dataset,
     documentation_dataset,
     documentation_job,
     job_type_job,
     nominal_time_run,
+    output_statistics_output_dataset,
     processing_engine_run,
     schema_dataset,
     sql_job,
+    tags_run,
 )
 
 from floe_orchestration_core.errors import LineageError
@@ -203,10 +214,30 @@ class FacetMapper:
                     ),
                     producer=self.producer,
                 )
+            elif name == "tags":
+                facet = self._tags(value)
             else:
                 facet = self._custom(name, value, RunFacet, "run")
             self._keep(out, name, facet, "run")
         return out
+
+    def _tags(self, value: object) -> RunFacet:
+        shape = "{tags: [{key: str, value: str, source: str | None}]}"
+        items = _mapping("tags", value, shape).get("tags")
+        if not isinstance(items, Sequence) or isinstance(items, str):
+            raise LineageError(f"facet 'tags' needs a list 'tags': {shape}")
+        tags = []
+        for index, item in enumerate(items):
+            where = f"tags.tags[{index}]"
+            entry = _mapping(where, item, shape)
+            tags.append(
+                tags_run.TagsRunFacetFields(
+                    key=_text(where, entry, "key", shape),
+                    value=_text(where, entry, "value", shape),
+                    source=_optional_text(where, entry, "source"),
+                )
+            )
+        return tags_run.TagsRunFacet(tags=tags, producer=self.producer)
 
     # -- datasets ----------------------------------------------------------------------------
     def dataset_facets(
@@ -235,8 +266,19 @@ class FacetMapper:
                     contentType=_optional_text(name, body, "contentType"),
                     producer=self.producer,
                 )
+            elif name == "dataSource":
+                body = _mapping(name, value, "{name: str, uri: str}")
+                common[name] = datasource_dataset.DatasourceDatasetFacet(
+                    name=_optional_text(name, body, "name"),
+                    uri=_optional_text(name, body, "uri"),
+                    producer=self.producer,
+                )
+            elif name == "columnLineage":
+                common[name] = self._column_lineage(value)
             elif name == "dataQualityAssertions":
                 self._keep(io, name, self._assertions(value) if side == "input" else None, side)
+            elif name == "outputStatistics":
+                self._keep(io, name, self._statistics(value) if side == "output" else None, side)
             else:
                 self._keep(common, name, self._custom(name, value, DatasetFacet, "dataset"), side)
         return common, io
@@ -259,6 +301,71 @@ class FacetMapper:
                 )
             )
         return schema_dataset.SchemaDatasetFacet(fields=columns, producer=self.producer)
+
+    def _statistics(self, value: object) -> OutputDatasetFacet:
+        body = _mapping("outputStatistics", value, "{rowCount: int, size: int, fileCount: int}")
+        counts: dict[str, int] = {}
+        for key in ("rowCount", "size", "fileCount"):
+            item = body.get(key)
+            if item is None:
+                continue
+            if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+                raise LineageError(f"facet 'outputStatistics': {key} must be a count >= 0")
+            counts[key] = item
+        return output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
+            **counts, producer=self.producer
+        )
+
+    def _input_fields(self, where: str, value: object) -> list[Any]:
+        shape = "[{namespace, name, field, transformations: [{type, subtype}]}]"
+        if not isinstance(value, Sequence) or isinstance(value, str):
+            raise LineageError(f"facet {where!r} must be a list {shape}")
+        fields = []
+        for index, item in enumerate(value):
+            entry = _mapping(f"{where}[{index}]", item, shape)
+            steps = entry.get("transformations") or []
+            if not isinstance(steps, Sequence) or isinstance(steps, str):
+                raise LineageError(f"facet {where}[{index}].transformations must be a list")
+            transformations = []
+            for step in steps:
+                body = _mapping(f"{where}[{index}].transformations", step, "{type, subtype}")
+                masking = body.get("masking")
+                transformations.append(
+                    column_lineage_dataset.Transformation(
+                        type=_text(where, body, "type", "{type: DIRECT|INDIRECT}"),
+                        subtype=_optional_text(where, body, "subtype"),
+                        description=_optional_text(where, body, "description"),
+                        masking=masking if isinstance(masking, bool) else None,
+                    )
+                )
+            fields.append(
+                column_lineage_dataset.InputField(
+                    namespace=_text(where, entry, "namespace", shape),
+                    name=_text(where, entry, "name", shape),
+                    field=_text(where, entry, "field", shape),
+                    transformations=transformations,
+                )
+            )
+        return fields
+
+    def _column_lineage(self, value: object) -> DatasetFacet:
+        shape = "{fields: {column: {inputFields: [...]}}, dataset: [...]}"
+        body = _mapping("columnLineage", value, shape)
+        columns = _mapping("columnLineage.fields", body.get("fields", {}), shape)
+        fields = {
+            str(column): column_lineage_dataset.Fields(
+                inputFields=self._input_fields(
+                    f"columnLineage.fields.{column}.inputFields",
+                    _mapping(f"columnLineage.fields.{column}", entry, shape).get("inputFields", []),
+                )
+            )
+            for column, entry in columns.items()
+        }
+        return column_lineage_dataset.ColumnLineageDatasetFacet(
+            fields=fields,
+            dataset=self._input_fields("columnLineage.dataset", body.get("dataset", [])),
+            producer=self.producer,
+        )
 
     def _assertions(self, value: object) -> InputDatasetFacet:
         shape = "{assertions: [{assertion: str, success: bool, column: str | None}]}"

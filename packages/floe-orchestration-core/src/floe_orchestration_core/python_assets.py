@@ -48,7 +48,7 @@ from typing import Any
 import attrs
 
 from floe_orchestration_core.artifacts import ComputeTarget, PythonAssetConfig
-from floe_orchestration_core.dbt_profiles import Warehouse, find_profile
+from floe_orchestration_core.dbt_profiles import Warehouse, compute_warehouse
 from floe_orchestration_core.errors import PythonAssetError, WarehouseError
 from floe_orchestration_core.product_code import load_product_function
 
@@ -116,19 +116,11 @@ class AssetRunContext:
                 f"python asset '{self.name}' has no compute target; give it 'compute:' in "
                 "floe.yaml (or define compute targets)"
             )
-        folder = self.project_dir or self.base_dir
-        profile = find_profile(folder, profiles_dir=self.profiles_dir)
-        if profile is None:
-            return Warehouse(
-                compute=compute.name, type=compute.type, values=compute.properties, base_dir=folder
-            )
-        target = profile.target(compute.dbt_target or self.dbt_target)
-        return Warehouse(
-            compute=compute.name,
-            type=target.type,
-            values={**target.connection_values(), **compute.property_overrides},
-            base_dir=folder,
-            origin=f"dbt profile '{profile.name}', target '{target.name}' in {profile.file}",
+        return compute_warehouse(
+            compute,
+            project_dir=self.project_dir or self.base_dir,
+            profiles_dir=self.profiles_dir,
+            dbt_target=self.dbt_target,
         )
 
     def warehouse_path(self, key: str = "path") -> Path:

@@ -59,6 +59,7 @@ from floe_orchestration_core.run_log import RunLog
 __all__ = [
     "STATE_DIR_NAME",
     "InstanceStorage",
+    "LineageCounts",
     "LocalRuntime",
     "PortInUseError",
     "ProductWorkspace",
@@ -228,8 +229,36 @@ class RuntimeStatus:
 
 
 @attrs.frozen
+class LineageCounts:
+    """What became of the lineage events a run emitted in this process.
+
+    ``emitted == delivered + spooled + dropped``: ``delivered`` reached the lineage backend,
+    ``spooled`` wait in the product's spool for a later delivery (``floe lineage flush``),
+    ``dropped`` will never be delivered (refused by the backend, or no room to keep them).
+    """
+
+    emitted: int
+    delivered: int
+    spooled: int
+    dropped: int
+
+    def __attrs_post_init__(self) -> None:
+        if min(self.emitted, self.delivered, self.spooled, self.dropped) < 0 or (
+            self.delivered + self.spooled + self.dropped != self.emitted
+        ):
+            raise RuntimeServiceError(
+                f"inconsistent lineage counts {attrs.asdict(self)}: delivered + spooled + "
+                "dropped must equal emitted"
+            )
+
+
+@attrs.frozen
 class RunSummary:
-    """The outcome of a manual run."""
+    """The outcome of a manual run.
+
+    ``lineage``: the run's lineage events when they were emitted by this process (an
+    in-process run); None when other processes emitted them (a run through the services).
+    """
 
     run_id: str
     status: Literal["success", "failure", "queued", "started", "canceled"]
@@ -240,6 +269,7 @@ class RunSummary:
     failed_steps: tuple[str, ...] = ()
     duration_s: float | None = None
     url: str | None = None
+    lineage: LineageCounts | None = None
 
     @property
     def succeeded(self) -> bool:

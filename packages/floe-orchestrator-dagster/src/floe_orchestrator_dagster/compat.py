@@ -43,7 +43,8 @@ Relied on without an import (check these too):
 - ``DbtCliResource._cli_version``, ``_initialize_dbt_core_adapter`` (0.27+) and
   ``_initialize_adapter`` (0.26) are overridden by ``dbt.resource.FloeDbtCliResource``;
 - ``DbtCliInvocation.stream_raw_events`` is wrapped by ``lineage.dbt_events`` (``stream()``
-  reads it);
+  reads it); ``lineage.dbt_op`` reads ``DbtCliInvocation.manifest``, ``target_path`` and
+  ``dagster_dbt_translator`` (parents' asset keys for ``dagster/column_lineage``);
 - ``SqliteEventLogStorage._connect``, ``_initdb``, ``_initialized_dbs``, ``_db_lock`` and
   ``conn_string_for_shard`` are used by ``runtime.sqlite_events`` (decision 7);
 - ``DagsterDbtTranslator.settings`` is read by ``dbt.specs``;

@@ -185,6 +185,9 @@ def test_a_model_run_is_start_then_complete_with_parent_datasets_and_compiled_sq
     assert [e.event_type for e in backend.events] == [RunState.START]  # as it streams
     tap.observe(result(STG, "success"))
     tap.close()
+    assert tap.holds  # DuckDB: the COMPLETE waits until dbt exited, for the warehouse's facts
+    assert [e.event_type for e in backend.events] == [RunState.START]
+    tap.finish()
 
     first, last = backend.events
     assert (first.event_type, last.event_type) == (RunState.START, RunState.COMPLETE)
@@ -199,6 +202,9 @@ def test_a_model_run_is_start_then_complete_with_parent_datasets_and_compiled_sq
     assert output.facets["schema"] == {
         "fields": [{"name": "method", "type": "varchar", "description": "how"}]
     }
+    assert output.facets["documentation"] == {"description": "Payments, cleaned."}
+    assert output.facets["dbt_model"] == {"config": {"materialized": "table"}}
+    assert last.job_facets["dbt_node"]["unique_id"] == STG
     assert last.job_facets["jobType"] == {
         "processingType": "BATCH",
         "integration": "DBT",
@@ -498,10 +504,14 @@ class _BlackHole(LineageBackendPlugin):
 
 def test_flushes_of_one_run_share_a_bounded_budget(tmp_path: Path) -> None:
     emitter = lineage_emitter(_BlackHole(), _artifacts(), cwd=tmp_path)
+    other = lineage_emitter(_BlackHole(), _artifacts(), cwd=tmp_path)  # the run's own emitter
     assert emitter is not None
+    assert other is not None
+    run_id = f"run-{uuid.uuid4()}"
     began = time.monotonic()
-    for _ in range(3):  # three ops of one run in one process
-        assert emitter.flush("run-x") is False
+    for _ in range(3):  # three ops of one run in one process, then the run's end
+        assert emitter.flush(run_id) is False
+    assert other.flush(run_id) is False
     assert time.monotonic() - began < FLUSH_BUDGET_SECONDS + 0.5
 
 

@@ -7,8 +7,8 @@ the module does nothing) from the environment ``floe up`` gives the processes:
 
 - ``FLOE_ARTIFACTS``: the compiled artifacts JSON (required);
 - ``FLOE_PLATFORM_MANIFEST``: the platform ``manifest.yaml`` (empty or unset: defaults);
-- ``FLOE_PRODUCT_DIR``: the product folder (informational; the workspace already runs the
-  code server there).
+- ``FLOE_PRODUCT_DIR``: the product folder (the workspace runs the code server there; its
+  ``.floe`` holds the lineage spool the processes share).
 
 It composes the platform with :func:`~floe_registry.platform.load_platform` and returns
 ``platform.orchestrator.create_definitions(artifacts)``: orchestrator-neutral, nothing here
@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import atexit
 import os
+from pathlib import Path
 from typing import Any
 
 from floe_orchestration_core.errors import RuntimeServiceError
-from floe_registry.product_workspace import ENV_ARTIFACTS, ENV_PLATFORM_MANIFEST
+from floe_orchestration_core.runtime import STATE_DIR_NAME
+from floe_registry.product_workspace import ENV_ARTIFACTS, ENV_PLATFORM_MANIFEST, ENV_PRODUCT_DIR
 
 __all__ = ["build_definitions"]
 
@@ -45,7 +47,9 @@ def build_definitions() -> Any:
 
     artifacts = load_artifacts(artifacts_path)
     manifest = os.environ.get(ENV_PLATFORM_MANIFEST) or {"orchestrator": "dagster"}
-    platform = load_platform(manifest)
+    product_dir = os.environ.get(ENV_PRODUCT_DIR)
+    state_dir = Path(product_dir) / STATE_DIR_NAME if product_dir else None
+    platform = load_platform(manifest, state_dir=state_dir)
     atexit.register(platform.close)
     _built["defs"] = platform.orchestrator.create_definitions(artifacts)
     return _built["defs"]

@@ -5,10 +5,11 @@
 1. read and validate the manifest (:func:`~floe_registry.platform_manifest.load_manifest`);
 2. load the lineage backend named in ``lineage.type`` — or the core's
    :class:`~floe_orchestration_core.lineage.NoOpLineageBackend` when ``lineage`` is absent —
-   passing ``lineage.config`` as constructor keywords (plus ``base_dir``, the manifest's
-   folder, when the backend's constructor takes it, so relative paths in its config start
-   there) (validated first against the backend's
-   ``config_model`` when it declares one);
+   passing ``lineage.config`` as constructor keywords (validated first against the backend's
+   ``config_model`` when it declares one), plus, when the backend's constructor takes them,
+   ``base_dir`` (the manifest's folder, so relative paths in its config start there) and
+   ``state_dir`` (the product's ``.floe`` folder, where a backend keeps what it could not
+   deliver yet, when the platform is composed for a product);
 3. load the orchestrator named in ``orchestrator.type``, validate ``orchestrator.config``
    against the plugin's own ``config_model`` (a plugin without one accepts no config), and
    construct it with the backend injected through the port
@@ -64,16 +65,18 @@ class Platform:
     _closed: bool = field(default=False, init=False, repr=False)
 
     def close(self, timeout: float = 5.0) -> bool:
-        """Flush the lineage backend (up to ``timeout`` s) and close it. Idempotent.
+        """Close the lineage backend: one flush of at most ``timeout`` s (the backend may
+        bound it further, e.g. by its own flush timeout). Idempotent.
 
-        Returns True when every pending event was delivered before closing.
+        Returns True when every event emitted through the backend was delivered (or dropped):
+        none is left pending or spooled for a later delivery.
         """
         if self._closed:
             return True
         self._closed = True
-        flushed = self.lineage_backend.flush(timeout)
         self.lineage_backend.close(timeout)
-        return flushed
+        stats = self.lineage_backend.stats()
+        return stats.pending == 0 and stats.spooled == 0
 
     def __enter__(self) -> Platform:
         return self
@@ -138,7 +141,9 @@ def validate_plugin_config(
 
 
 def _build_lineage_backend(
-    selection: PluginSelection | None, base_dir: Path | None = None
+    selection: PluginSelection | None,
+    base_dir: Path | None = None,
+    state_dir: Path | None = None,
 ) -> LineageBackendPlugin:
     if selection is None:
         from floe_orchestration_core.lineage import NoOpLineageBackend
@@ -155,6 +160,8 @@ def _build_lineage_backend(
     if base_dir is not None and "base_dir" not in config and _accepts(cls, "base_dir"):
         # Relative paths in the backend's config start from the manifest's folder.
         config["base_dir"] = str(base_dir)
+    if state_dir is not None and "state_dir" not in config and _accepts(cls, "state_dir"):
+        config["state_dir"] = str(state_dir)  # the product's .floe: its lineage spool
     return cls(**config)
 
 
@@ -167,11 +174,15 @@ def _accepts(cls: type, keyword: str) -> bool:
 
 def load_platform(
     manifest: str | Path | Mapping[str, Any] | PlatformManifest,
+    *,
+    state_dir: Path | None = None,
 ) -> Platform:
     """Compose the platform described by ``manifest`` (a YAML path, a mapping, or a model).
 
-    Raises :class:`ManifestError` for manifest and plugin-configuration problems, and the
-    registry's plugin errors (not found, duplicate, load, incompatible) for the plugins.
+    ``state_dir`` is the product's ``.floe`` folder when the platform serves a product (the
+    lineage backend keeps undelivered events there). Raises :class:`ManifestError` for
+    manifest and plugin-configuration problems, and the registry's plugin errors (not found,
+    duplicate, load, incompatible) for the plugins.
     """
     parsed = load_manifest(manifest)
     orchestrator_cls = load_orchestrator_class(parsed.orchestrator.type)
@@ -182,7 +193,7 @@ def load_platform(
         plugin_name=parsed.orchestrator.type,
     )
     base_dir = Path(manifest).resolve().parent if isinstance(manifest, str | Path) else None
-    backend = _build_lineage_backend(parsed.lineage, base_dir)
+    backend = _build_lineage_backend(parsed.lineage, base_dir, state_dir)
     try:
         orchestrator = orchestrator_cls(config, lineage_backend=backend)
     except BaseException:

@@ -171,7 +171,8 @@ def locate_product(
         dbt = {}  # status and down work on a product whose floe.yaml is broken
     manifest_path = find_platform_manifest(folder, manifest)
     platform = load_platform(
-        manifest_path if manifest_path is not None else {"orchestrator": "dagster"}
+        manifest_path if manifest_path is not None else {"orchestrator": "dagster"},
+        state_dir=folder / STATE_DIR_NAME,
     )
     try:
         artifacts_path = folder / STATE_DIR_NAME / ARTIFACTS_FILE

@@ -13,7 +13,11 @@ The compiler records a target's non-secret details (:data:`PUBLIC_KEYS`) in the 
 secrets are read from the profile only when a connection is made.
 """
 
-from floe_orchestration_core.dbt_profiles.connections import CONNECTABLE_TYPES, Warehouse
+from floe_orchestration_core.dbt_profiles.connections import (
+    CONNECTABLE_TYPES,
+    Warehouse,
+    compute_warehouse,
+)
 from floe_orchestration_core.dbt_profiles.reading import (
     PUBLIC_KEYS,
     DbtProfile,
@@ -31,6 +35,7 @@ __all__ = [
     "DbtProfile",
     "ProfileTarget",
     "Warehouse",
+    "compute_warehouse",
     "find_profile",
     "load_profile",
     "profiles_file",

@@ -30,9 +30,11 @@ from urllib.parse import quote
 
 import attrs
 
+from floe_orchestration_core.artifacts import ComputeTarget
+from floe_orchestration_core.dbt_profiles.reading import find_profile
 from floe_orchestration_core.errors import WarehouseError
 
-__all__ = ["CONNECTABLE_TYPES", "Warehouse"]
+__all__ = ["CONNECTABLE_TYPES", "Warehouse", "compute_warehouse"]
 
 #: Adapter types :meth:`Warehouse.connect` and :meth:`Warehouse.sqlalchemy_url` support.
 CONNECTABLE_TYPES = ("duckdb", "postgres")
@@ -186,3 +188,29 @@ class Warehouse:
     def redacted(self) -> dict[str, Any]:
         """The values with every secret replaced by ``***`` (for logs and messages)."""
         return {k: "***" if k in _SECRET_KEYS else v for k, v in self.values.items()}
+
+
+def compute_warehouse(
+    compute: ComputeTarget,
+    *,
+    project_dir: Path,
+    profiles_dir: Path | None = None,
+    dbt_target: str | None = None,
+) -> Warehouse:
+    """The warehouse of compute target ``compute``: the dbt profile's target read now
+    (rendered as dbt renders it, secrets included), floe.yaml's properties over it; the
+    artifacts' properties alone when no profile is found. ``dbt_target`` is the target when
+    the compute target names none (the artifacts' ``dbt.target``)."""
+    profile = find_profile(project_dir, profiles_dir=profiles_dir)
+    if profile is None:
+        return Warehouse(
+            compute=compute.name, type=compute.type, values=compute.properties, base_dir=project_dir
+        )
+    target = profile.target(compute.dbt_target or dbt_target)
+    return Warehouse(
+        compute=compute.name,
+        type=target.type,
+        values={**target.connection_values(), **compute.property_overrides},
+        base_dir=project_dir,
+        origin=f"dbt profile '{profile.name}', target '{target.name}' in {profile.file}",
+    )

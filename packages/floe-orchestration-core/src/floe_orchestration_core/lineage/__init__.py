@@ -4,18 +4,20 @@
   the implementer's checklist) and :class:`NoOpLineageBackend`
 - :mod:`~floe_orchestration_core.lineage.events` — the value objects: :class:`LineageEvent`,
   :class:`RunState`, :class:`Dataset`, :class:`ParentRun`, :class:`ErrorInfo`,
-  :class:`LineageStats`, :func:`new_run_id`
+  :class:`LineageStats`, :class:`BacklogReport`, :func:`new_run_id`
 - :mod:`~floe_orchestration_core.lineage.naming` — OpenLineage dataset namespaces and names
-- :mod:`~floe_orchestration_core.lineage.design` — design-time lineage and the job names every
-  emitter shares
+- :mod:`~floe_orchestration_core.lineage.jobs` — the one lineage model of a product: each
+  job's name, facets, inputs and outputs, used at design time and at run time
+- :mod:`~floe_orchestration_core.lineage.design` — design-time lineage
 
-This package exports the port and the events; import naming and design from their modules
-(they read CompiledArtifacts, so they import pydantic).
+This package exports the port and the events; import naming, jobs and design from their
+modules (they read CompiledArtifacts, so they import pydantic).
 """
 
 from __future__ import annotations
 
 from floe_orchestration_core.lineage.events import (
+    BacklogReport,
     Dataset,
     ErrorInfo,
     LineageEvent,
@@ -27,6 +29,7 @@ from floe_orchestration_core.lineage.events import (
 from floe_orchestration_core.lineage.port import LineageBackendPlugin, NoOpLineageBackend
 
 __all__ = [
+    "BacklogReport",
     "Dataset",
     "ErrorInfo",
     "LineageBackendPlugin",

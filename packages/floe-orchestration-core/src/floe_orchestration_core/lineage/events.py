@@ -5,8 +5,9 @@
 validated on construction and every violation raises
 :class:`~floe_orchestration_core.errors.LineageError` naming the field and a valid example.
 :func:`new_run_id` makes time-ordered UUIDv7 run ids; :class:`LineageStats` holds a backend's
-counters. The port that delivers events is :mod:`floe_orchestration_core.lineage.port`; the
-package :mod:`floe_orchestration_core.lineage` exports everything here: import from either.
+counters and :class:`BacklogReport` what a delivery of earlier processes' events did. The
+port that delivers events is :mod:`floe_orchestration_core.lineage.port`; the package
+:mod:`floe_orchestration_core.lineage` exports everything here: import from either.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import attrs
 from floe_orchestration_core.errors import LineageError
 
 __all__ = [
+    "BacklogReport",
     "Dataset",
     "ErrorInfo",
     "LineageEvent",
@@ -283,24 +285,53 @@ def new_run_id() -> uuid.UUID:
 
 @attrs.frozen
 class LineageStats:
-    """Counters of a backend. Invariant: ``delivered + dropped + pending == emitted``.
+    """Counters of a backend, for the events emitted through it.
 
-    ``pending`` counts events accepted but not yet delivered or dropped (in flight in
-    ``_emit``, or queued by an asynchronous backend).
+    Invariant: ``delivered + dropped + spooled + pending == emitted``.
+
+    - ``delivered``: accepted by the backend's destination;
+    - ``dropped``: given up (refused, malformed, no room left): they will never be delivered;
+    - ``spooled``: kept in durable storage for a later delivery (a backend with a spool, once
+      closed: ``floe lineage flush`` or a later process delivers them);
+    - ``pending``: accepted but not yet delivered, dropped or spooled (in flight in ``_emit``,
+      or waiting for an asynchronous backend's delivery while it is open).
     """
 
     emitted: int
     delivered: int
     dropped: int
     pending: int
+    spooled: int = 0
 
     def __attrs_post_init__(self) -> None:
         counts = attrs.asdict(self)
         negative = {name: count for name, count in counts.items() if count < 0}
         if negative:
             raise LineageError(f"lineage counters cannot be negative, got {negative}")
-        if self.delivered + self.dropped + self.pending != self.emitted:
+        if self.delivered + self.dropped + self.spooled + self.pending != self.emitted:
             raise LineageError(
-                f"inconsistent lineage counters {counts}: delivered + dropped + pending must "
-                "equal emitted; a backend overriding stats() must keep this invariant"
+                f"inconsistent lineage counters {counts}: delivered + dropped + spooled + "
+                "pending must equal emitted; a backend overriding stats() must keep this "
+                "invariant"
             )
+
+
+@attrs.frozen
+class BacklogReport:
+    """What :meth:`LineageBackendPlugin.deliver_backlog` did with stored events.
+
+    ``delivered``/``dropped``: stored events this backend delivered or gave up (refused
+    permanently) since it was made, whichever process emitted them; ``remaining``: events
+    still stored, waiting; ``location``: where they wait (None for a backend without durable
+    storage); ``busy``: another process was delivering them.
+    """
+
+    delivered: int = 0
+    dropped: int = 0
+    remaining: int = 0
+    location: str | None = None
+    busy: bool = False
+
+    def __attrs_post_init__(self) -> None:
+        if min(self.delivered, self.dropped, self.remaining) < 0:
+            raise LineageError(f"backlog counts cannot be negative, got {self!r}")

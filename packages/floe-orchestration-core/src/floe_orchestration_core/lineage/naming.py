@@ -5,8 +5,8 @@ Follows the OpenLineage naming conventions (https://openlineage.io/docs/spec/nam
 =============  ===========================================  ===========================
 platform       namespace                                    name
 =============  ===========================================  ===========================
-DuckDB         ``duckdb://{absolute database file}``        ``{database}.{schema}.{table}``
-               (``duckdb://memory`` for ``:memory:``)
+DuckDB         ``duckdb://{database file as written}``      ``{database}.{schema}.{table}``
+               (``duckdb://memory`` for ``:memory:``/none)
 Postgres       ``postgres://{host}:{port}``                 ``{database}.{schema}.{table}``
 Snowflake      ``snowflake://{account}``                    ``{database}.{schema}.{table}``
 BigQuery       ``bigquery``                                 ``{project}.{dataset}.{table}``
@@ -16,7 +16,14 @@ local file     ``file``                                     absolute path
 
 The connection details come from the compute target's ``properties`` (``path`` for DuckDB;
 ``host``/``port`` for Postgres; ``account`` for Snowflake), which ``floe.yaml`` declares
-beside the dbt target. Nothing secret is ever read: only host, port, account and file paths.
+beside the dbt target (or the dbt profile's target gives). Nothing secret is ever read: only
+host, port, account and file paths.
+
+A DuckDB file is named as written, the way OpenLineage's dbt integration (``dbt-ol``) names it
+from the dbt profile: ``path: .floe/warehouse.duckdb`` gives ``duckdb://.floe/warehouse.duckdb``
+(relative to the dbt project directory, where dbt runs), so a catalog fed by both sees one
+dataset (decision ``0013-lineage-naming``). The database part of a DuckDB relation is
+the file's stem (``warehouse``), as dbt-duckdb reports it.
 """
 
 from __future__ import annotations
@@ -37,23 +44,20 @@ def _text(properties: dict[str, Any], key: str) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
-def _duckdb_namespace(path: str | None, base_dir: Path | None) -> str:
-    if path is None or path == ":memory:":
+def _duckdb_namespace(path: str | None) -> str:
+    if path is None or path.strip() in ("", ":memory:") or path.startswith(":memory:"):
         return "duckdb://memory"
-    file = Path(path)
-    if not file.is_absolute():
-        file = (base_dir or Path.cwd()) / file
-    return f"duckdb://{file.resolve().as_posix()}"
+    return f"duckdb://{Path(path).as_posix()}"
 
 
-def namespace_for_compute(compute: ComputeTarget | None, base_dir: Path | None = None) -> str:
+def namespace_for_compute(compute: ComputeTarget | None) -> str:
     """The dataset namespace of tables on ``compute`` (see the module's table)."""
     if compute is None:
         return "floe"
     kind = compute.type.lower()
     props = dict(compute.properties)
     if kind == "duckdb":
-        return _duckdb_namespace(_text(props, "path"), base_dir)
+        return _duckdb_namespace(_text(props, "path"))
     if kind == "bigquery":
         return "bigquery"
     if kind == "snowflake":
@@ -72,14 +76,11 @@ def dataset_for_relation(
     schema: str | None,
     table: str,
     *,
-    base_dir: Path | None = None,
     facets: dict[str, Any] | None = None,
 ) -> Dataset:
     """The dataset of table ``table`` (an alias or identifier) on ``compute``."""
     name = ".".join(part for part in (database, schema, table) if part)
-    return Dataset(
-        namespace=namespace_for_compute(compute, base_dir), name=name, facets=facets or {}
-    )
+    return Dataset(namespace=namespace_for_compute(compute), name=name, facets=facets or {})
 
 
 def dataset_for_file(path: str | Path, *, base_dir: Path | None = None) -> Dataset:

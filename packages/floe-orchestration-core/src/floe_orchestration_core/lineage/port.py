@@ -15,7 +15,14 @@ Implementer's checklist (for a lineage backend such as ``floe-lineage-openlineag
   thread, and then override :meth:`~LineageBackendPlugin.flush` (wait for the queue, return
   ``True`` when it is empty), :meth:`~LineageBackendPlugin._close` (stop the thread, release
   connections) and :meth:`~LineageBackendPlugin.stats` (report what really reached the
-  backend). :class:`LineageStats` checks ``delivered + dropped + pending == emitted``.
+  backend). :class:`LineageStats` checks ``delivered + dropped + spooled + pending ==
+  emitted``.
+- A backend that keeps undelivered events durably (a spool a later process delivers) counts
+  them as ``spooled`` once closed, overrides :meth:`~LineageBackendPlugin.deliver_backlog`
+  (deliver what earlier processes left, within a timeout) and
+  :meth:`~LineageBackendPlugin._undelivered_message` (what the close warning says: where the
+  events wait and how to deliver them). Warnings name real settings and report the time
+  actually waited.
 - Configuration errors (bad URL, missing credentials) are raised from the constructor as
   :class:`~floe_orchestration_core.errors.LineageError`, before any pipeline runs.
 - :meth:`~LineageBackendPlugin.close` is idempotent and never raises: it flushes, calls
@@ -44,13 +51,14 @@ import math
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from floe_orchestration_core import FLOE_API_VERSION, __version__
 from floe_orchestration_core.errors import LineageError, PluginError
 from floe_orchestration_core.lineage.events import (
+    BacklogReport,
     LineageEvent,
     LineageStats,
 )
@@ -194,36 +202,60 @@ class LineageBackendPlugin(ABC):
         _check_timeout(timeout)
         return True
 
+    def deliver_backlog(self, timeout: float = 5.0) -> BacklogReport:
+        """Deliver, within ``timeout`` seconds, events earlier processes left undelivered.
+
+        Only a backend with durable storage has such a backlog; the default flushes this
+        backend and reports nothing stored.
+        """
+        self.flush(_check_timeout(timeout))
+        return BacklogReport()
+
     def close(self, timeout: float = 5.0) -> None:
         """Flush, then release the backend's resources via :meth:`_close`. Idempotent.
 
-        Never raises for delivery or shutdown problems: they are logged at WARNING. Events
-        emitted afterwards are counted as dropped.
+        Never raises for delivery or shutdown problems: they are logged at WARNING (what was
+        not delivered, after how long, and where it is now). Events emitted afterwards are
+        counted as dropped.
         """
         timeout = _check_timeout(timeout)
         with self._counter_lock:
             if self._closed:
                 return
             self._closed = True
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         try:
-            if not self.flush(timeout):
-                logger.warning(
-                    "lineage backend %r: %d event(s) still pending after %.1f s at close; "
-                    "they may be lost (raise the close timeout to wait longer)",
-                    self.name,
-                    self.stats().pending,
-                    timeout,
-                )
+            self.flush(timeout)
         except Exception:
             logger.warning("lineage backend %r: flush failed at close", self.name, exc_info=True)
+        waited = time.monotonic() - started
+        undelivered = self._counted(lambda stats: stats.pending)
         try:
             self._close(max(0.0, deadline - time.monotonic()))
         except Exception:
             logger.warning(
                 "lineage backend %r: releasing resources failed at close", self.name, exc_info=True
             )
+        if undelivered:
+            emitted = self._counted(lambda stats: stats.emitted)
+            logger.warning("%s", self._undelivered_message(undelivered, emitted, waited))
         self._summarise_burst(ending="at close")
+
+    def _counted(self, pick: Callable[[LineageStats], int]) -> int:
+        try:
+            return pick(self.stats())
+        except Exception:
+            logger.warning("lineage backend %r: no counters at close", self.name, exc_info=True)
+            return 0
+
+    def _undelivered_message(self, undelivered: int, emitted: int, waited: float) -> str:
+        """The close warning: ``undelivered`` of ``emitted`` events were still pending after
+        the close's flush waited ``waited`` seconds."""
+        return (
+            f"lineage backend {self.name!r}: {undelivered} of {emitted} event(s) were not "
+            f"delivered after waiting {waited:.1f} s at close and are lost"
+        )
 
     def _close(self, timeout: float) -> None:  # noqa: B027 (an optional hook: no-op by default)
         """Release connections, threads and files; ``timeout`` is what is left of close's."""

@@ -15,11 +15,12 @@ Checklist of what the suite holds a backend to (one test each):
 - metadata is valid and compatible with this core's API version;
 - emitting START, RUNNING, COMPLETE, ABORT and FAIL events (with datasets, facets, a parent
   run and error info) never raises;
-- ``stats()`` keeps ``delivered + dropped + pending == emitted`` after every step, and
-  counts every emitted event;
+- ``stats()`` keeps ``delivered + dropped + spooled + pending == emitted`` after every step,
+  and counts every emitted event; once closed nothing is ``pending``;
 - ``flush`` returns a bool within its timeout (plus slack) and leaves nothing pending when
   it returns True;
 - ``close`` is idempotent; emitting after it neither raises nor breaks the invariant;
+- ``deliver_backlog`` answers within its timeout with non-negative counts;
 - eight threads emitting at once lose no count;
 - something that is not a :class:`~floe_orchestration_core.lineage.LineageEvent` is refused
   with :class:`~floe_orchestration_core.errors.LineageError`.
@@ -90,8 +91,10 @@ def sample_event(
 
 def _assert_consistent(backend: LineageBackendPlugin, *, emitted: int) -> None:
     stats = backend.stats()
-    assert stats.delivered + stats.dropped + stats.pending == stats.emitted
+    assert stats.delivered + stats.dropped + stats.spooled + stats.pending == stats.emitted
     assert stats.emitted == emitted
+    if backend.closed:
+        assert stats.pending == 0
 
 
 class LineageBackendContract:
@@ -144,6 +147,16 @@ class LineageBackendContract:
         backend.close(timeout=2.0)
         assert time.monotonic() - started < 2 * 2.0 + SLACK_SECONDS
         assert backend.closed
+        _assert_consistent(backend, emitted=1)
+
+    def test_deliver_backlog_answers_within_its_timeout(
+        self, backend: LineageBackendPlugin
+    ) -> None:
+        backend.emit(sample_event())
+        started = time.monotonic()
+        report = backend.deliver_backlog(timeout=1.0)
+        assert time.monotonic() - started < 1.0 + SLACK_SECONDS
+        assert min(report.delivered, report.dropped, report.remaining) >= 0
         _assert_consistent(backend, emitted=1)
 
     def test_emit_after_close_neither_raises_nor_breaks_the_counts(

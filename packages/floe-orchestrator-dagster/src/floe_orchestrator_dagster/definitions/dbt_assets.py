@@ -14,7 +14,7 @@ target folder seeded with the op's own dbt partial-parse state
 (:mod:`~floe_orchestrator_dagster.dbt.parse_cache`), so a step parses only what changed; a
 partitioned run's window reaches dbt as ``--vars``; with lineage, every dbt node's START and
 COMPLETE/FAIL is emitted as its events stream
-(:mod:`~floe_orchestrator_dagster.lineage.dbt_events`).
+(:mod:`~floe_orchestrator_dagster.lineage.dbt_op`).
 
 **Selection, fast.** ``@dbt_assets`` evaluates its ``select`` with dbt-core's selector (a
 rebuild of dbt's ``Manifest`` and graph per decorator, criteria x nodes); floe knows each group's
@@ -63,7 +63,7 @@ from floe_orchestrator_dagster.definitions.jobs import (
     to_partitions_definition,
 )
 from floe_orchestrator_dagster.errors import DbtProjectMissingError
-from floe_orchestrator_dagster.lineage.dbt_events import dbt_op_with_lineage
+from floe_orchestrator_dagster.lineage.dbt_op import dbt_op_with_lineage
 from floe_orchestrator_dagster.lineage.emitter import LineageEmitter
 
 __all__ = ["build_dbt_assets"]

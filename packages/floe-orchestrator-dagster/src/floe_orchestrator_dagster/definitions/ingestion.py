@@ -93,7 +93,7 @@ def _outputs(
     for stream in entry.streams:
         source = sources.get(stream.source_key or "")
         if source is not None:
-            outputs[stream.name] = emitter.datasets.source(source, entry.destination.compute)
+            outputs[stream.name] = emitter.model.source_dataset(source, entry.destination.compute)
     return outputs
 
 

@@ -23,21 +23,30 @@ run's creation time (:func:`~.emitter.lineage_run_id`), so the sensor and every 
 agree on it without talking to each other; an in-process run carries it in the tag
 ``floe/lineage_run_id``.
 
-=================  ==========================================================================
-module             holds
-=================  ==========================================================================
-:mod:`.emitter`    ``LineageEmitter`` (backend, namespace, product, flush budget), run ids,
-                   the parent run of a Dagster run
-:mod:`.datasets`   the datasets of the product's transforms, sources and tests
-:mod:`.redaction`  ``redact`` and ``safe_error``: no secret in an event
-:mod:`.runs`       ``RunLineage``: in-process Dagster runs (``floe run``)
-:mod:`.assets`     ``AssetLineage``: Python assets
-:mod:`.dbt_events` dbt's structured events as lineage, as they stream out of ``dbt build``
-:mod:`.sensor`     the ``floe_lineage_runs`` sensor: Dagster runs launched by Dagster
-=================  ==========================================================================
+======================  =====================================================================
+module                  holds
+======================  =====================================================================
+:mod:`.emitter`         ``LineageEmitter`` (backend, namespace, product, flush budget), run
+                        ids, the parent run of a Dagster run
+:mod:`.datasets`        the product's lineage model (the core's ``ProductLineage``, shared with
+                        design time) and nodes the artifacts do not know
+:mod:`.redaction`       ``redact`` and ``safe_error``: no secret in an event
+:mod:`.runs`            ``RunLineage``: in-process Dagster runs (``floe run``)
+:mod:`.assets`          ``AssetLineage``: Python assets
+:mod:`.dbt_events`      dbt's structured events as lineage, as they stream out of ``dbt build``
+:mod:`.dbt_op`          what the ``@dbt_assets`` op yields: the events, their lineage, and
+                        ``dagster/column_lineage`` / ``dagster/row_count``
+:mod:`.dbt_facts`       column lineage and row counts of what an invocation built
+:mod:`.column_lineage`  a model's column lineage from its compiled SQL (sqlglot)
+:mod:`.warehouse`       columns and row counts read from the warehouse (DuckDB after dbt
+                        exited, Postgres)
+:mod:`.sensor`          the ``floe_lineage_runs`` sensor: Dagster runs launched by Dagster,
+                        and delivery of the spooled backlog under ``floe up``
+======================  =====================================================================
 
-Lineage never fails or stalls a run: building or delivering an event that goes wrong is logged
-and dropped; flushes have a deadline (``FLUSH_BUDGET_SECONDS`` per run and process). Error
+Lineage never fails or stalls a run: building an event that goes wrong is logged and dropped;
+delivery is the backend's (the OpenLineage backend spools what it cannot deliver); flushes
+during a run have a deadline (``FLUSH_BUDGET_SECONDS`` per run and process). Error
 texts go through ``redact`` (URL credentials, ``password=…``-style pairs, bearer tokens and
 the values of secret-looking environment variables are replaced by ``***``).
 """

@@ -28,6 +28,7 @@ from floe_orchestration_core.lineage import (
     RunState,
     new_run_id,
 )
+from floe_orchestrator_dagster.lineage.datasets import product_lineage
 from floe_orchestrator_dagster.lineage.emitter import LineageEmitter, parent_run
 from floe_orchestrator_dagster.lineage.redaction import redact, safe_error
 
@@ -159,13 +160,15 @@ def python_asset_hook(
 ) -> Callable[[PythonAssetConfig, Any], AssetRun | _NoAssetRun]:
     """A ``PythonAssetRunHook`` emitting each Python asset run's START and COMPLETE/FAIL.
 
-    Inputs are the asset's ``inputs`` files (relative to ``base_dir``); outputs its
-    ``outputs`` files and the tables of the dbt sources it ``produces``; the parent is the
-    Dagster run of ``context``.
+    What the run reads and writes is the product's lineage model's (the same as design time):
+    the relations it ``depends_on`` and its ``inputs`` files, the tables of the dbt sources
+    it ``produces`` and its ``outputs`` files (relative to the emitter's ``asset_dir``, where
+    the assets run: ``base_dir``); the parent is the Dagster run of ``context``.
     """
-    from floe_orchestration_core.lineage.naming import dataset_for_file
-
     assets = AssetLineage(emitter)
+    model = emitter.model
+    if emitter.asset_dir != base_dir:
+        model = product_lineage(emitter.artifacts, emitter.base_dir, emitter.namespace, base_dir)
 
     def hook(asset: PythonAssetConfig, context: Any) -> AssetRun | _NoAssetRun:
         parent: ParentRun | None
@@ -174,15 +177,12 @@ def python_asset_hook(
         except Exception as exc:
             logger.warning("lineage: no parent run for %s: %s", asset.name, redact(repr(exc)))
             parent = None
-        produced = [emitter.datasets.of(key) for key in asset.produces]
+        job = model.asset_job(asset)
         return assets.start(
             asset_name=asset.name,
-            inputs=[dataset_for_file(path, base_dir=base_dir) for path in asset.inputs],
-            outputs=[
-                *(dataset_for_file(path, base_dir=base_dir) for path in asset.outputs),
-                *(dataset for dataset in produced if dataset is not None),
-            ],
-            description=asset.description,
+            inputs=job.inputs,
+            outputs=job.outputs,
+            job_facets=dict(job.job_facets),
             parent=parent,
         )
 

@@ -1,114 +1,47 @@
-"""The OpenLineage datasets of a product's transforms, sources and tests.
+"""The run-time side of the one lineage model: the product's model, and what run time adds.
 
-Names come from :mod:`floe_orchestration_core.lineage.naming` (a table on a compute target, a
-file); a relation carries its documented columns as a ``schema`` facet.
+What every job reads and writes, its name and its facets come from the core's
+:class:`~floe_orchestration_core.lineage.jobs.ProductLineage` (design-time export uses the
+same one). Run time adds what only a run knows, in the emitters: the compiled SQL
+(``sql`` job facet), column lineage (``columnLineage``) and row counts
+(``outputStatistics``) of what was built, the dbt invocation (``dbt_run``, ``dbt_version``
+run facets). A dbt node the artifacts do not know (a package's model compiled after them) is
+named from dbt's own ``node_relation`` by :func:`unknown_node_job`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from floe_orchestration_core.artifacts import (
-    CompiledArtifacts,
-    ComputeTarget,
-    QualityCheck,
-    SourceConfig,
-    TransformConfig,
-)
-from floe_orchestration_core.lineage import Dataset
-from floe_orchestration_core.lineage.naming import dataset_for_file, dataset_for_relation
+from floe_orchestration_core.artifacts import CompiledArtifacts
+from floe_orchestration_core.lineage.jobs import JobLineage, ProductLineage, job_type_facets
 
-__all__ = ["ProductDatasets"]
+__all__ = ["product_lineage", "unknown_node_job"]
 
 
-class ProductDatasets:
-    """The datasets of a product's transforms, sources and tests (naming: ``lineage_naming``)."""
-
-    def __init__(self, artifacts: CompiledArtifacts, base_dir: Path) -> None:
-        self.artifacts = artifacts
-        self.base_dir = base_dir
-        self.transforms = {t.unique_id: t for t in artifacts.transforms}
-        self._by_name = {t.name: t for t in artifacts.transforms}
-        self._sources = {s.key: s for s in artifacts.sources}
-        self.checks: dict[str, QualityCheck] = {
-            check.unique_id: check
-            for checks in (
-                *(t.quality_checks for t in artifacts.transforms),
-                *(s.quality_checks for s in artifacts.sources),
-            )
-            for check in checks
-        }
-
-    def compute(self, name: str | None) -> ComputeTarget:
-        """Compute target ``name`` (the default one for None)."""
-        return self.artifacts.compute_target(name or self.artifacts.default_compute)
-
-    def output(self, transform: TransformConfig) -> Dataset:
-        """The relation ``transform`` writes, with its documented columns as a schema facet."""
-        return dataset_for_relation(
-            self.compute(transform.compute),
-            transform.database,
-            transform.schema_name,
-            transform.alias or transform.name,
-            base_dir=self.base_dir,
-            facets=_schema_facet(transform.columns),
-        )
-
-    def source(self, source: SourceConfig, compute: str | None = None) -> Dataset:
-        """The table of dbt source ``source`` as read on compute target ``compute``."""
-        return dataset_for_relation(
-            self.compute(compute),
-            source.database,
-            source.schema_name,
-            source.identifier or source.name,
-            base_dir=self.base_dir,
-            facets=_schema_facet(source.columns),
-        )
-
-    def inputs(self, transform: TransformConfig) -> tuple[Dataset, ...]:
-        """What ``transform`` reads: upstream relations (through ephemeral models) and sources;
-        a seed reads its CSV file."""
-        if transform.resource_type.value == "seed":
-            return (dataset_for_file(self.base_dir / transform.path),)
-        found: dict[tuple[str, str], Dataset] = {}
-        seen: set[str] = set()
-        pending = [transform]
-        while pending:
-            current = pending.pop()
-            for key in current.source_dependencies:
-                source = self._sources.get(key)
-                if source is not None:
-                    dataset = self.source(source, transform.compute)
-                    found.setdefault((dataset.namespace, dataset.name), dataset)
-            for name in current.depends_on:
-                upstream = self._by_name.get(name)
-                if upstream is None or name in seen:
-                    continue
-                seen.add(name)
-                if upstream.is_ephemeral:
-                    pending.append(upstream)
-                else:
-                    dataset = self.output(upstream)
-                    found.setdefault((dataset.namespace, dataset.name), dataset)
-        return tuple(found[key] for key in sorted(found))
-
-    def of(self, name: str) -> Dataset | None:
-        """The dataset of a transform name or source key (None when it is neither)."""
-        transform = self._by_name.get(name)
-        if transform is not None:
-            return None if transform.is_ephemeral else self.output(transform)
-        source = self._sources.get(name)
-        return self.source(source) if source is not None else None
+def product_lineage(
+    artifacts: CompiledArtifacts, base_dir: Path, namespace: str, asset_dir: Path | None = None
+) -> ProductLineage:
+    """The lineage model of ``artifacts``: seeds' files relative to ``base_dir`` (the dbt
+    project), Python assets' files to ``asset_dir`` (where they run)."""
+    return ProductLineage(artifacts, base_dir, namespace, asset_dir=asset_dir)
 
 
-def _schema_facet(columns: Any) -> dict[str, Any]:
-    fields: list[dict[str, str]] = []
-    for column in columns:
-        field = {"name": column.name}
-        if column.data_type:
-            field["type"] = column.data_type
-        if column.description:
-            field["description"] = column.description
-        fields.append(field)
-    return {"schema": {"fields": fields}} if fields else {}
+def unknown_node_job(
+    model: ProductLineage, node_info: Mapping[str, Any], unique_id: str
+) -> JobLineage:
+    """The job of a dbt node the artifacts do not know, from dbt's ``node_info``."""
+    relation = node_info.get("node_relation") or {}
+    name = str(node_info.get("node_name") or unique_id.rsplit(".", maxsplit=1)[-1])
+    kind = str(node_info.get("resource_type") or unique_id.split(".", maxsplit=1)[0])
+    output = model.relation(
+        None, relation.get("database"), relation.get("schema"), str(relation.get("alias") or name)
+    )
+    return JobLineage(
+        job_namespace=model.namespace,
+        job_name=f"{model.product}.{kind}.{name}",
+        outputs=(output,),
+        job_facets=job_type_facets("DBT", kind.upper()),
+    )

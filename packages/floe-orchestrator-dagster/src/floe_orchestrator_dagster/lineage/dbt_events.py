@@ -3,7 +3,8 @@
 :func:`stream_with_lineage` wraps a dagster-dbt ``DbtCliInvocation``: it yields exactly the
 Dagster events ``invocation.stream()`` yields (dagster-dbt 0.26 through 0.29), and hands every
 raw dbt event to a :class:`DbtLineageTap` on the way (by replacing the invocation's
-``stream_raw_events``, which ``stream()`` reads).
+``stream_raw_events``, which ``stream()`` reads). What the ``@dbt_assets`` op yields is
+:func:`~floe_orchestrator_dagster.lineage.dbt_op.dbt_op_with_lineage`.
 
 The tap reads dbt's info-level JSON events (dagster-dbt runs dbt with ``--log-format json``):
 
@@ -19,18 +20,23 @@ dbt event                                lineage
                                          never started, so it gets no event
 =======================================  ===================================================
 
-A node that started but whose result never came (dbt crashed or was killed) is ended with FAIL
-(ABORT when the run was interrupted) when the stream ends, so every run id gets exactly one
-START and one terminal event. Models (and seeds, snapshots) carry their upstream relations and
-sources as inputs and their own relation, with its documented columns, as output; a test's
-job (``{product}.test.{name}``) reads the datasets it tests and reports its result as a
-``dataQualityAssertions`` facet on the tested one.
+What each job reads and writes, its name and facets are the product's lineage model's
+(:class:`~floe_orchestration_core.lineage.jobs.ProductLineage`, the one design-time export
+uses); run time adds the compiled SQL (``sql``), the invocation (``dbt_run``,
+``dbt_version``, ``tags`` run facets) and, on a model's COMPLETE, ``columnLineage`` and
+``outputStatistics`` (:mod:`~floe_orchestrator_dagster.lineage.dbt_facts`). On DuckDB those
+need the warehouse, which dbt locks while it runs: a DuckDB model's COMPLETE (its event time
+still the node's end) and the invocation's Dagster events are held until the dbt process
+exited, as dagster-dbt does for its own row counts. A test's job (``{product}.test.{name}``)
+reads the datasets it tests and reports its result as ``dataQualityAssertions`` on the tested
+one. A node that started but whose result never came (dbt crashed or was killed) is ended
+with FAIL (ABORT when the run was interrupted) when the stream ends, so every run id gets
+exactly one START and one terminal event.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -43,11 +49,13 @@ from dagster import DagsterExecutionInterruptedError
 
 from floe_orchestration_core.artifacts import QualityCheck
 from floe_orchestration_core.lineage import Dataset, ParentRun, RunState, new_run_id
-from floe_orchestration_core.lineage.naming import dataset_for_relation
-from floe_orchestrator_dagster.lineage.emitter import LineageEmitter, parent_run
+from floe_orchestrator_dagster.lineage.datasets import unknown_node_job
+from floe_orchestrator_dagster.lineage.dbt_facts import BuildFacts, NodeFacts
+from floe_orchestrator_dagster.lineage.emitter import LineageEmitter
 from floe_orchestrator_dagster.lineage.redaction import redact, safe_error
+from floe_orchestrator_dagster.lineage.warehouse import reads_after_exit, rows_from_status
 
-__all__ = ["DbtLineageTap", "dbt_op_with_lineage", "stream_with_lineage"]
+__all__ = ["DbtLineageTap", "stream_with_lineage"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +66,6 @@ _RESULT_EVENTS: Final = frozenset(
 _ERROR_EVENTS: Final = frozenset({"RunResultError"})
 _SUCCESS: Final = frozenset({"success", "pass"})
 _ANSI: Final = re.compile(r"\x1b\[[0-9;]*m")
-_MAX_SQL_CHARS: Final = 256_000
 
 
 def _event_time(raw: Mapping[str, Any]) -> datetime:
@@ -73,6 +80,19 @@ def _event_time(raw: Mapping[str, Any]) -> datetime:
     return datetime.now(UTC)
 
 
+def _rows(data: Mapping[str, Any]) -> int | None:
+    """Rows written, as the adapter reported them in a result event (None: not reported)."""
+    response = (data.get("run_result") or {}).get("adapter_response") or {}
+    affected = response.get("rows_affected")
+    if isinstance(affected, int | float) and not isinstance(affected, bool) and affected >= 0:
+        return int(affected)
+    for key in ("status", "result_message"):
+        rows = rows_from_status(data.get(key))
+        if rows is not None:
+            return rows
+    return None
+
+
 @attrs.define
 class _NodeRun:
     """One dbt node's lineage run inside one dbt invocation."""
@@ -83,18 +103,22 @@ class _NodeRun:
     is_test: bool
     language: str
     fields: dict[str, Any]
+    compute: str | None = None
     check: QualityCheck | None = None
     failure: str | None = None  # FAIL waiting for dbt's message
     success: bool | None = None
     ended: bool = False
+    rows: int | None = None
+    finished_at: datetime | None = None  # a held COMPLETE's event time
 
 
 class DbtLineageTap:
     """Turns the raw dbt events of one invocation into lineage events (see module docstring).
 
-    ``manifest`` is the manifest the op runs (for compiled-SQL paths), ``target_path`` the
-    invocation's dbt target folder, ``run_facets`` facets every event carries (the partition's
-    ``nominalTime``). :meth:`observe` and :meth:`close` never raise.
+    ``manifest`` is the manifest the op runs (for compiled-SQL paths and parents),
+    ``target_path`` the invocation's dbt target folder, ``run_facets`` facets every event
+    carries (the partition's ``nominalTime``, the Dagster run's tags). :meth:`observe`,
+    :meth:`close` and :meth:`finish` never raise.
     """
 
     def __init__(
@@ -107,14 +131,27 @@ class DbtLineageTap:
         run_facets: Mapping[str, Any] | None = None,
     ) -> None:
         self._emitter = emitter
-        self._datasets = emitter.datasets
+        self._model = emitter.model
         self._parent = parent
-        self._manifest_nodes: Mapping[str, Any] = (manifest or {}).get("nodes", {})
+        self._manifest: Mapping[str, Any] = manifest or {}
+        self._manifest_nodes: Mapping[str, Any] = self._manifest.get("nodes", {})
         self._target_path = target_path
         self._run_facets = dict(run_facets or {})
+        self._facts = BuildFacts(self._model, self._manifest, emitter.base_dir)
         self._lock = threading.Lock()
         self._runs: dict[str, _NodeRun] = {}
+        self._held: list[_NodeRun] = []
         self._closed = False
+        self._finished = False
+        self._dbt_version: str | None = None
+        self.node_facts: dict[str, NodeFacts] = {}
+        #: Whether the op holds its Dagster events until dbt exited (a DuckDB model is built).
+        self.holds = any(
+            reads_after_exit(compute)
+            for uid in self._manifest_nodes
+            if (transform := self._model.transforms_by_id.get(uid)) is not None
+            and (compute := self._model.compute(transform.compute)) is not None
+        )
 
     # What the op calls ------------------------------------------------------------------
     def observe(self, raw: Mapping[str, Any]) -> None:
@@ -126,7 +163,7 @@ class DbtLineageTap:
 
     def close(self, error: BaseException | None = None, *, interrupted: bool = False) -> None:
         """End every run still open: its pending FAIL, or FAIL (ABORT when ``interrupted``)
-        for nodes whose result never came. Idempotent."""
+        for nodes whose result never came. Held COMPLETEs wait for :meth:`finish`. Idempotent."""
         with self._lock:
             if self._closed:
                 return
@@ -146,10 +183,43 @@ class DbtLineageTap:
             except Exception as exc:
                 logger.warning("lineage: could not end %s: %s", run.job_name, redact(repr(exc)))
 
+    def finish(self, *, read_warehouse: bool = True) -> None:
+        """Emit the COMPLETEs held until dbt exited, with what the warehouse says (its
+        columns, its row counts) unless ``read_warehouse`` is False. Idempotent."""
+        with self._lock:
+            if self._finished:
+                return
+            self._finished = True
+            held, self._held = self._held, []
+        if not held:
+            return
+        by_compute: dict[str | None, list[_NodeRun]] = {}
+        for run in held:
+            by_compute.setdefault(run.compute, []).append(run)
+        for compute, runs in by_compute.items():
+            snapshot = None
+            if read_warehouse:
+                try:
+                    snapshot = self._facts.read(compute, [r.unique_id for r in runs], count=True)
+                except Exception as exc:
+                    logger.debug("lineage: no warehouse facts: %s", redact(repr(exc)))
+            for run in runs:
+                try:
+                    rows = run.rows
+                    key = self._facts.output_key(run.unique_id)
+                    if rows is None and snapshot is not None and key is not None:
+                        rows = snapshot.row_counts.get(key)
+                    self._complete(run, snapshot, rows, run.finished_at)
+                except Exception as exc:
+                    logger.warning("lineage: could not end %s: %s", run.job_name, redact(repr(exc)))
+
     # Mapping ----------------------------------------------------------------------------
     def _observe(self, raw: Mapping[str, Any]) -> None:
         name = raw.get("info", {}).get("name")
         data = raw.get("data", {})
+        if name == "MainReportVersion":  # "Running with dbt=1.11.16", before any node
+            self._dbt_version = str(data.get("version") or "").lstrip("=") or None
+            return
         node_info = data.get("node_info") or {}
         unique_id = node_info.get("unique_id")
         if not isinstance(unique_id, str) or unique_id.startswith("unit_test"):
@@ -165,82 +235,76 @@ class DbtLineageTap:
                 node_status = str(data.get("status") or "")
             status = str(run_result.get("status") or node_status).lower()
             message = run_result.get("message") if name == "NodeFinished" else None
-            self._result(unique_id, status, message, raw)
+            self._result(unique_id, status, message, raw, _rows(data))
         elif name in _ERROR_EVENTS:
             self._error_message(unique_id, str(data.get("msg") or raw["info"].get("msg") or ""))
+
+    def _invocation_facets(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        metadata = self._manifest.get("metadata") or {}
+        facets = dict(self._run_facets)
+        invocation = {
+            "invocation_id": raw.get("info", {}).get("invocation_id"),
+            "dbt_runtime": "core",
+            "project_name": metadata.get("project_name"),
+        }
+        facets["dbt_run"] = {k: v for k, v in invocation.items() if v}
+        version = self._dbt_version or metadata.get("dbt_version")
+        if version:
+            facets["dbt_version"] = {"version": str(version)}
+        return facets
 
     def _start(self, unique_id: str, node_info: Mapping[str, Any], raw: Mapping[str, Any]) -> None:
         with self._lock:
             if unique_id in self._runs or self._closed:
                 return
-            run = self._new_run(unique_id, node_info)
-            if run is None:
-                return
+            run = self._new_run(unique_id, node_info, raw)
             self._runs[unique_id] = run
         self._emitter.event(
             RunState.START, run.job_name, run.run_id, event_time=_event_time(raw), **run.fields
         )
 
-    def _new_run(self, unique_id: str, node_info: Mapping[str, Any]) -> _NodeRun | None:
-        emitter, datasets = self._emitter, self._datasets
-        common: dict[str, Any] = {"parent": self._parent, "run_facets": self._run_facets}
-        transform = datasets.transforms.get(unique_id)
+    def _new_run(
+        self, unique_id: str, node_info: Mapping[str, Any], raw: Mapping[str, Any]
+    ) -> _NodeRun:
+        model = self._model
+        common: dict[str, Any] = {
+            "parent": self._parent,
+            "run_facets": self._invocation_facets(raw),
+        }
+        transform = model.transforms_by_id.get(unique_id)
         if transform is not None:
-            kind = transform.resource_type.value
-            common |= {
-                "inputs": datasets.inputs(transform),
-                "outputs": (datasets.output(transform),),
-                "job_facets": emitter.job_facets("DBT", kind.upper(), transform.description),
-            }
-            return _NodeRun(
-                unique_id=unique_id,
-                run_id=new_run_id(),
-                job_name=emitter.job_name(kind, transform.name),
-                is_test=False,
-                language="python" if transform.language == "python" else "SQL",
-                fields=common,
-            )
-        check = datasets.checks.get(unique_id)
-        if check is not None or unique_id.startswith("test."):
-            name = check.name if check is not None else str(node_info.get("node_name") or "")
-            tested = [check.attached_to, *check.references] if check is not None else []
-            inputs = {id(d): d for d in (datasets.of(n) for n in dict.fromkeys(tested)) if d}
-            description = check.description if check is not None else ""
-            common |= {
-                "inputs": tuple(inputs.values()),
-                "job_facets": emitter.job_facets("DBT", "TEST", description),
-            }
-            return _NodeRun(
-                unique_id=unique_id,
-                run_id=new_run_id(),
-                job_name=emitter.job_name("test", name or unique_id),
-                is_test=True,
-                language="SQL",
-                fields=common,
-                check=check,
-            )
-        relation = node_info.get("node_relation") or {}
-        node_name = str(node_info.get("node_name") or unique_id.rsplit(".", maxsplit=1)[-1])
-        kind = str(node_info.get("resource_type") or unique_id.split(".", maxsplit=1)[0])
-        output = dataset_for_relation(
-            datasets.compute(None),
-            relation.get("database"),
-            relation.get("schema"),
-            str(relation.get("alias") or node_name),
-            base_dir=datasets.base_dir,
-        )
-        common |= {"outputs": (output,), "job_facets": emitter.job_facets("DBT", kind.upper())}
+            job = model.transform_job(transform)
+            language = "python" if transform.language == "python" else "SQL"
+            compute = transform.compute
+        else:
+            check = model.checks.get(unique_id)
+            if check is not None:
+                job = model.check_job(check)
+            elif unique_id.startswith("test."):
+                name = str(node_info.get("node_name") or unique_id)
+                job = attrs.evolve(model.check_job(_unknown_check(name, unique_id)), inputs=())
+            else:
+                job = unknown_node_job(model, node_info, unique_id)
+            language, compute = "SQL", None
+        common |= {"inputs": job.inputs, "outputs": job.outputs, "job_facets": dict(job.job_facets)}
         return _NodeRun(
             unique_id=unique_id,
             run_id=new_run_id(),
-            job_name=emitter.job_name(kind, node_name),
-            is_test=False,
-            language="SQL",
+            job_name=job.job_name,
+            is_test=unique_id.startswith("test."),
+            language=language,
             fields=common,
+            compute=compute,
+            check=model.checks.get(unique_id),
         )
 
     def _result(
-        self, unique_id: str, status: str, message: str | None, raw: Mapping[str, Any]
+        self,
+        unique_id: str,
+        status: str,
+        message: str | None,
+        raw: Mapping[str, Any],
+        rows: int | None,
     ) -> None:
         with self._lock:
             run = self._runs.get(unique_id)
@@ -251,7 +315,10 @@ class DbtLineageTap:
             return
         if status in _SUCCESS or (run.is_test and status == "warn"):
             run.success = status != "warn"
-            self._end(run, RunState.COMPLETE, event_time=_event_time(raw))
+            if run.is_test:
+                self._end(run, RunState.COMPLETE, event_time=_event_time(raw))
+            else:
+                self._built(run, rows, _event_time(raw))
             return
         run.success = False
         summary = _ANSI.sub("", str(raw.get("info", {}).get("msg") or "")).strip()
@@ -261,6 +328,46 @@ class DbtLineageTap:
         else:
             with self._lock:
                 run.failure = fallback  # dbt's message follows in RunResultError
+
+    def _built(self, run: _NodeRun, rows: int | None, finished_at: datetime) -> None:
+        """A model, seed or snapshot dbt built: COMPLETE with its facts, now or once dbt
+        exited (DuckDB: the warehouse is locked while dbt runs)."""
+        counted = self._facts.counted(run.unique_id)
+        run.rows = rows if counted else None
+        compute = self._model.compute(run.compute)
+        transform = self._model.transforms_by_id.get(run.unique_id)
+        needs_warehouse = transform is not None and (
+            transform.resource_type.value == "model" or (counted and rows is None)
+        )
+        if self.holds and compute is not None and needs_warehouse and reads_after_exit(compute):
+            with self._lock:
+                if not self._finished:
+                    run.ended = True  # claimed: close() leaves it to finish()
+                    run.finished_at = finished_at
+                    self._held.append(run)
+                    return
+        snapshot = None
+        if transform is not None and transform.resource_type.value == "model":
+            snapshot = self._facts.read(run.compute, [run.unique_id], count=False)
+        self._complete(run, snapshot, run.rows, finished_at)
+
+    def _complete(
+        self, run: _NodeRun, snapshot: Any, rows: int | None, finished_at: datetime | None
+    ) -> None:
+        lineage = self._facts.lineage(run.unique_id, self._compiled_sql(run.unique_id), snapshot)
+        outputs: tuple[Dataset, ...] = run.fields.get("outputs", ())
+        if outputs:
+            extra = self._facts.output_facets(
+                run.fields.get("inputs", ()), outputs[0], lineage, rows
+            )
+            first = outputs[0]
+            outputs = (
+                Dataset(first.namespace, first.name, {**first.facets, **extra}),
+                *outputs[1:],
+            )
+        self.node_facts[run.unique_id] = self._facts.node_facts(lineage, rows)
+        run.ended = False  # a held run was claimed; _end claims it again
+        self._end(run, RunState.COMPLETE, event_time=finished_at, outputs=outputs)
 
     def _error_message(self, unique_id: str, message: str) -> None:
         with self._lock:
@@ -292,21 +399,15 @@ class DbtLineageTap:
             fields["inputs"] = self._with_assertion(run)
         sql = self._compiled_sql(run.unique_id)
         if sql is not None:
-            dialect = self._datasets.compute(None).type
-            transform = self._datasets.transforms.get(run.unique_id)
-            if transform is not None:
-                dialect = self._datasets.compute(transform.compute).type
+            compute = self._model.compute(run.compute)
+            dialect = compute.type if compute is not None else None
             fields["job_facets"] = {
                 **fields["job_facets"],
                 "sql": {"query": sql, "dialect": dialect},
             }
+        fields.update(extra)
         self._emitter.event(
-            state,
-            run.job_name,
-            run.run_id,
-            event_time=event_time or datetime.now(UTC),
-            **fields,
-            **extra,
+            state, run.job_name, run.run_id, event_time=event_time or datetime.now(UTC), **fields
         )
 
     def _fail(self, run: _NodeRun, message: str, *, event_time: datetime | None = None) -> None:
@@ -319,7 +420,7 @@ class DbtLineageTap:
         check = run.check
         if check is None or not inputs:
             return inputs
-        tested = self._datasets.of(check.attached_to)
+        tested = self._model.dataset_of(check.attached_to)
         assertion = {"assertion": check.test_name, "success": bool(run.success)}
         if check.column:
             assertion["column"] = check.column
@@ -336,28 +437,17 @@ class DbtLineageTap:
         return tuple(result)
 
     def _compiled_sql(self, unique_id: str) -> str | None:
-        """The node's compiled SQL, as dbt wrote it into the invocation's target folder."""
-        node = self._manifest_nodes.get(unique_id)
-        if self._target_path is None or not isinstance(node, Mapping):
-            return None
-        if node.get("resource_type") == "seed":
-            return None
-        original = str(node.get("original_file_path") or "")
-        path = str(node.get("path") or "")
-        if not original or not path:
-            return None
-        relative = (
-            original
-            if os.path.basename(path) == os.path.basename(original)
-            else os.path.join(original, path)
-        )
-        package = str(node.get("package_name") or "")
-        file = self._target_path / "compiled" / package / relative
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError:
-            return None
-        return text[:_MAX_SQL_CHARS] if text.strip() else None
+        return self._facts.compiled_sql(self._target_path, unique_id)
+
+
+def _unknown_check(name: str, unique_id: str) -> QualityCheck:
+    return QualityCheck(
+        name=name or unique_id,
+        unique_id=unique_id,
+        kind="singular",
+        test_name=name or unique_id,
+        attached_to=name or unique_id,
+    )
 
 
 def stream_with_lineage(invocation: Any, tap: DbtLineageTap) -> Iterator[Any]:
@@ -384,39 +474,3 @@ def stream_with_lineage(invocation: Any, tap: DbtLineageTap) -> Iterator[Any]:
         raise
     finally:
         tap.close()
-
-
-def dbt_op_with_lineage(context: Any, invocation: Any, emitter: LineageEmitter) -> Iterator[Any]:
-    """What a ``@dbt_assets`` op yields for ``invocation`` (a ``DbtCliInvocation``), with the
-    lineage of every dbt node it runs; the backend is flushed (bounded) when the op ends.
-
-    The models' parent is the Dagster run; a partitioned run's window is every event's
-    ``nominalTime`` run facet.
-    """
-    run_facets: dict[str, Any] = {}
-    try:
-        parent: ParentRun | None = parent_run(context, emitter)
-        if context.has_partition_key:
-            window = context.partition_time_window
-            run_facets["nominalTime"] = {
-                "nominalStartTime": _utc(window.start),
-                "nominalEndTime": _utc(window.end),
-            }
-    except Exception as exc:  # lineage must never fail a run: emit without what failed
-        logger.warning("lineage: no parent run for the dbt op: %s", redact(repr(exc)))
-        parent = None
-    tap = DbtLineageTap(
-        emitter,
-        parent=parent,
-        manifest=getattr(invocation, "manifest", None),
-        target_path=getattr(invocation, "target_path", None),
-        run_facets=run_facets,
-    )
-    try:
-        yield from stream_with_lineage(invocation, tap)
-    finally:
-        emitter.flush(context.run.run_id)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

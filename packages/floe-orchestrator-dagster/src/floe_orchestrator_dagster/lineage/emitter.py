@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from floe_orchestration_core.lineage import LineageEvent, ParentRun, RunState
-from floe_orchestrator_dagster.lineage.datasets import ProductDatasets
+from floe_orchestration_core.lineage.jobs import ProductLineage, job_type_facets
+from floe_orchestrator_dagster.lineage.datasets import product_lineage
 from floe_orchestrator_dagster.lineage.redaction import redact
 
 if TYPE_CHECKING:
@@ -48,8 +49,16 @@ INLINE_TAG: Final = "floe/lineage"
 INLINE_VALUE: Final = "inline"
 #: Run tag carrying the lineage run id of an in-process run.
 RUN_ID_TAG: Final = "floe/lineage_run_id"
-#: Longest time lineage flushes may add to one Dagster run in one process.
-FLUSH_BUDGET_SECONDS: Final = 1.5
+#: Longest time the flushes during one Dagster run (after each op) may add to it in one
+#: process. Events are already durable in the spool when emitted; these flushes only make
+#: delivery timely. The end of the process waits once more, up to the backend's own
+#: ``flush_timeout``.
+FLUSH_BUDGET_SECONDS: Final = 0.5
+#: What each Dagster run has spent of it in this process, whichever emitter flushed (the ops'
+#: and the in-process run's are different objects).
+_BUDGET_USED: dict[str, float] = {}
+_BUDGET_LOCK: Final = threading.Lock()
+_REMEMBERED_RUNS: Final = 1000
 _DEFAULT_NAMESPACE: Final = "floe"
 
 
@@ -80,15 +89,6 @@ def lineage_run_id(dagster_run_id: str, created_at: datetime | float) -> uuid.UU
 
 
 # The emitter --------------------------------------------------------------------------------
-def _job_facets(integration: str, job_type: str, description: str = "") -> dict[str, Any]:
-    facets: dict[str, Any] = {
-        "jobType": {"processingType": "BATCH", "integration": integration, "jobType": job_type}
-    }
-    if description.strip():
-        facets["documentation"] = {"description": description.strip()}
-    return facets
-
-
 class LineageEmitter:
     """What every runtime emitter shares: the backend, the namespace and the product.
 
@@ -102,13 +102,13 @@ class LineageEmitter:
         artifacts: CompiledArtifacts,
         namespace: str,
         base_dir: Path,
+        asset_dir: Path | None = None,
     ) -> None:
         self.backend = backend
         self.artifacts = artifacts
         self.namespace = namespace
         self.base_dir = base_dir
-        self._budget_lock = threading.Lock()
-        self._budget_used: dict[str, float] = {}
+        self.asset_dir = asset_dir or base_dir
 
     @property
     def product(self) -> str:
@@ -121,7 +121,7 @@ class LineageEmitter:
 
     def job_facets(self, integration: str, job_type: str, description: str = "") -> dict[str, Any]:
         """The ``jobType`` (and ``documentation``) job facets."""
-        return _job_facets(integration, job_type, description)
+        return job_type_facets(integration, job_type, description)
 
     def emit(self, event: LineageEvent) -> None:
         """Hand ``event`` to the backend; a failure is logged, never raised."""
@@ -158,11 +158,12 @@ class LineageEmitter:
 
     def flush(self, dagster_run_id: str | None, limit: float = FLUSH_BUDGET_SECONDS) -> bool:
         """Flush the backend within ``limit`` seconds and, for a Dagster run, within what is
-        left of that run's :data:`FLUSH_BUDGET_SECONDS` in this process."""
+        left of that run's :data:`FLUSH_BUDGET_SECONDS` in this process (shared by every
+        emitter of the process)."""
         timeout = limit
         if dagster_run_id is not None:
-            with self._budget_lock:
-                used = self._budget_used.get(dagster_run_id, 0.0)
+            with _BUDGET_LOCK:
+                used = _BUDGET_USED.get(dagster_run_id, 0.0)
             timeout = min(limit, max(0.0, FLUSH_BUDGET_SECONDS - used))
         started = time.monotonic()
         try:
@@ -171,21 +172,24 @@ class LineageEmitter:
             logger.warning("lineage: flushing the backend failed: %s", redact(str(exc)))
             done = False
         if dagster_run_id is not None:
-            with self._budget_lock:
-                spent = self._budget_used.get(dagster_run_id, 0.0) + time.monotonic() - started
-                self._budget_used[dagster_run_id] = spent
+            with _BUDGET_LOCK:
+                spent = _BUDGET_USED.pop(dagster_run_id, 0.0) + time.monotonic() - started
+                _BUDGET_USED[dagster_run_id] = spent  # the most recent runs last
+                while len(_BUDGET_USED) > _REMEMBERED_RUNS:
+                    del _BUDGET_USED[next(iter(_BUDGET_USED))]
         if not done:
-            logger.warning(
-                "lineage: events still pending after %.1f s; they are delivered later or lost "
-                "if this process exits (the run itself is unaffected)",
-                timeout,
+            logger.debug(
+                "lineage: events not delivered yet after waiting %.1f s; they wait in the "
+                "backend's spool (the run itself is unaffected; the end of the process says "
+                "what is left)",
+                time.monotonic() - started,
             )
         return done
 
     @cached_property
-    def datasets(self) -> ProductDatasets:
-        """The datasets of the product's transforms, sources and tests (built on first use)."""
-        return ProductDatasets(self.artifacts, self.base_dir)
+    def model(self) -> ProductLineage:
+        """The product's lineage model: every job's name, facets and datasets (built once)."""
+        return product_lineage(self.artifacts, self.base_dir, self.namespace, self.asset_dir)
 
 
 def lineage_namespace(artifacts: CompiledArtifacts, backend: LineageBackendPlugin) -> str:
@@ -210,6 +214,7 @@ def lineage_emitter(
         artifacts=artifacts,
         namespace=lineage_namespace(artifacts, backend),
         base_dir=project_dir,
+        asset_dir=cwd or Path.cwd(),
     )
 
 

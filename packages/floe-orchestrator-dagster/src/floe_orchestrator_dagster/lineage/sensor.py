@@ -15,7 +15,17 @@ launcher emits their lineage, see :class:`~floe_orchestrator_dagster.lineage.run
   SUCCESS → COMPLETE, FAILURE → FAIL with Dagster's failure message, CANCELED → ABORT.
 
 The cursor remembers which runs got which event, so a run gets exactly one START and one
-terminal event even when ticks overlap. The run id is
+terminal event even when ticks overlap.
+
+Each tick also delivers the lineage backend's backlog
+(:meth:`~floe_orchestration_core.lineage.LineageBackendPlugin.deliver_backlog`): the events
+runs of the product could not deliver (their step processes ended while the backend was
+down) wait in the product's spool, and the sensor, the one long-lived process of ``floe up``
+that already exists for lineage, hands them to the backend once it answers again. It waits
+at most :data:`BACKLOG_SECONDS` per tick; the code server's delivery thread keeps going in
+between. Why a sensor rather than a thread of its own: it runs only where the daemon runs,
+its ticks (and their "N spooled event(s) wait" messages) show in the UI, and a step process
+never starts a poller. The run id is
 :func:`~floe_orchestrator_dagster.lineage.emitter.lineage_run_id` of the Dagster run id and its
 creation time, which is what the run's steps use as their models' parent.
 """
@@ -33,12 +43,20 @@ from floe_orchestration_core.lineage import RunState
 from floe_orchestrator_dagster.lineage.emitter import INLINE_TAG, LineageEmitter, lineage_run_id
 from floe_orchestrator_dagster.lineage.redaction import redact, safe_error
 
-__all__ = ["LINEAGE_SENSOR_NAME", "build_lineage_sensor", "emit_run_lineage"]
+__all__ = [
+    "BACKLOG_SECONDS",
+    "LINEAGE_SENSOR_NAME",
+    "build_lineage_sensor",
+    "deliver_backlog",
+    "emit_run_lineage",
+]
 
 logger = logging.getLogger(__name__)
 
 #: The sensor's name in the Definitions.
 LINEAGE_SENSOR_NAME: Final = "floe_lineage_runs"
+#: Longest time one tick waits for the backlog to be delivered.
+BACKLOG_SECONDS: Final = 1.0
 _INTERVAL_SECONDS: Final = 5
 _BATCH: Final = 200
 #: How far back each tick looks again (runs updated within one timestamp tick).
@@ -167,6 +185,19 @@ def emit_run_lineage(
     return json.dumps({"after": newest, "runs": kept})
 
 
+def deliver_backlog(emitter: LineageEmitter) -> str:
+    """Deliver what earlier processes spooled (bounded); a sentence for the tick's reason."""
+    try:
+        report = emitter.backend.deliver_backlog(BACKLOG_SECONDS)
+    except Exception as exc:
+        logger.warning("lineage sensor: backlog delivery failed: %s", redact(repr(exc)))
+        return ""
+    said = f"; delivered {report.delivered} spooled event(s)" if report.delivered else ""
+    if report.remaining:
+        said += f"; {report.remaining} spooled event(s) wait for the lineage backend"
+    return said
+
+
 def build_lineage_sensor(emitter: LineageEmitter) -> dg.SensorDefinition:
     """The ``floe_lineage_runs`` sensor (running by default; needs ``dagster-daemon``)."""
 
@@ -192,6 +223,7 @@ def build_lineage_sensor(emitter: LineageEmitter) -> dg.SensorDefinition:
             )
             return dg.SkipReason("lineage tick failed; retrying on the next tick")
         context.update_cursor(cursor)
-        return dg.SkipReason("lineage emitted; this sensor launches no runs")
+        backlog = deliver_backlog(emitter)
+        return dg.SkipReason(f"lineage emitted{backlog}; this sensor launches no runs")
 
     return floe_lineage_runs

@@ -68,7 +68,7 @@ GROUP_HELP: dict[tuple[str, ...], str] = {
     ("schedule",): "cron schedules",
     ("helm",): "Helm chart values from the selected orchestrator",
     ("check",): "checks against the selected orchestrator",
-    ("lineage",): "lineage of compiled artifacts (design-time export)",
+    ("lineage",): "lineage: design-time export, delivery of spooled events",
 }
 
 

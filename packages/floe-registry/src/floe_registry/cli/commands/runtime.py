@@ -33,7 +33,12 @@ from floe_registry.cli.command import require_capability as _require
 from floe_registry.cli.tables import render_table
 
 if TYPE_CHECKING:
-    from floe_orchestration_core.runtime import ProductWorkspace, RunSummary, RuntimeStatus
+    from floe_orchestration_core.runtime import (
+        LineageCounts,
+        ProductWorkspace,
+        RunSummary,
+        RuntimeStatus,
+    )
     from floe_registry.platform import Platform
 
 __all__ = ["COMMANDS"]
@@ -170,7 +175,7 @@ def _stdout_to_stderr(invocation: Invocation) -> Iterator[None]:
         os.close(saved)
 
 
-def _summary_text(summary: RunSummary) -> str:
+def _summary_text(summary: RunSummary, product_dir: str = ".") -> str:
     duration = "" if summary.duration_s is None else f" in {summary.duration_s:.1f} s"
     lines = [
         f"run {summary.run_id} ({summary.where}): {summary.status.upper()}{duration}",
@@ -179,9 +184,43 @@ def _summary_text(summary: RunSummary) -> str:
     ]
     lines += [f"  failed check: {name}" for name in summary.checks_failed]
     lines += [f"  failed step: {step}" for step in summary.failed_steps]
+    lines += _lineage_lines(summary, product_dir)
     if summary.url:
         lines.append(f"  {summary.url}")
     return "\n".join(lines)
+
+
+def _lineage_lines(summary: RunSummary, product_dir: str) -> list[str]:
+    counts = summary.lineage
+    if counts is None:
+        return []
+    if counts.delivered == counts.emitted:
+        return [f"  lineage: {counts.emitted} event(s), all delivered"]
+    line = (
+        f"  lineage: {counts.emitted} event(s): {counts.delivered} delivered, "
+        f"{counts.spooled} spooled, {counts.dropped} dropped"
+    )
+    if counts.spooled:
+        line += (
+            f"; the spooled ones wait in {product_dir}/.floe/lineage/spool for "
+            f"'floe lineage flush {product_dir}' (or the next run, or 'floe up')"
+        )
+    return [line]
+
+
+def _lineage_counts(platform: Platform, summary: RunSummary) -> LineageCounts | None:
+    """What became of the run's lineage events, when this process emitted them."""
+    from floe_orchestration_core.runtime import LineageCounts
+
+    if summary.where != "in-process" or platform.manifest.lineage is None:
+        return None
+    stats = platform.lineage_backend.stats()
+    return LineageCounts(
+        emitted=stats.emitted,
+        delivered=stats.delivered,
+        spooled=stats.spooled + stats.pending,
+        dropped=stats.dropped,
+    )
 
 
 def _run_run(invocation: Invocation) -> int:
@@ -205,8 +244,10 @@ def _run_run(invocation: Invocation) -> int:
                 summary = launcher.run(
                     workspace, selection=args.select, wait=args.wait, progress=progress
                 )
+    # The platform is closed: what lineage could not deliver is counted as spooled now.
+    summary = attrs.evolve(summary, lineage=_lineage_counts(platform, summary))
     data = {**_json_ready(summary), "succeeded": summary.succeeded}
-    invocation.emit(_summary_text(summary), data)
+    invocation.emit(_summary_text(summary, args.product_dir), data)
     return EXIT_OK if summary.succeeded else EXIT_CHECK_FAILED
 
 
