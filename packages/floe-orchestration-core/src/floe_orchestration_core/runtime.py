@@ -58,6 +58,7 @@ from floe_orchestration_core.run_log import RunLog
 
 __all__ = [
     "STATE_DIR_NAME",
+    "FailedAsset",
     "InstanceStorage",
     "LineageCounts",
     "LocalRuntime",
@@ -70,6 +71,7 @@ __all__ = [
     "ScheduleInfo",
     "SensorInfo",
     "ServiceInfo",
+    "SkippedAsset",
     "StartOptions",
     "StopReport",
 ]
@@ -253,11 +255,35 @@ class LineageCounts:
 
 
 @attrs.frozen
+class FailedAsset:
+    """An asset (or dbt model, seed, snapshot or test) a run tried and could not build.
+
+    ``error``: the tool's own message (dbt's error for a model); ``log``: the path of the file
+    holding the full output, None when no such file was kept.
+    """
+
+    name: str
+    error: str
+    log: str | None = None
+
+
+@attrs.frozen
+class SkippedAsset:
+    """An asset a run selected and did not build, and why (``reason``: for example
+    ``upstream_failed: fct_orders``, ``canceled``, or ``up_to_date``)."""
+
+    name: str
+    reason: str
+
+
+@attrs.frozen
 class RunSummary:
     """The outcome of a manual run.
 
     ``lineage``: the run's lineage events when they were emitted by this process (an
     in-process run); None when other processes emitted them (a run through the services).
+    ``failed``: what the run tried and could not build, each with its error; ``skipped``: what
+    it selected and did not build, each with the reason.
     """
 
     run_id: str
@@ -270,6 +296,8 @@ class RunSummary:
     duration_s: float | None = None
     url: str | None = None
     lineage: LineageCounts | None = None
+    failed: tuple[FailedAsset, ...] = ()
+    skipped: tuple[SkippedAsset, ...] = ()
 
     @property
     def succeeded(self) -> bool:
