@@ -20,16 +20,19 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
 from floe_registry.cli.command import EXIT_CHECK_FAILED, EXIT_OK, Command, Invocation
 from floe_registry.cli.command import require_capability as _require
+from floe_registry.cli.run_view import RunView, process_started
 from floe_registry.cli.tables import render_table
 
 if TYPE_CHECKING:
@@ -175,8 +178,10 @@ def _stdout_to_stderr(invocation: Invocation) -> Iterator[None]:
         os.close(saved)
 
 
-def _summary_text(summary: RunSummary, product_dir: str = ".") -> str:
-    duration = "" if summary.duration_s is None else f" in {summary.duration_s:.1f} s"
+def _summary_text(summary: RunSummary, product_dir: str = ".", wall_s: float | None = None) -> str:
+    """The human summary; ``wall_s``: the command's wall time, shown instead of the run's."""
+    took = summary.duration_s if wall_s is None else wall_s
+    duration = "" if took is None else f" in {took:.1f} s"
     lines = [
         f"run {summary.run_id} ({summary.where}): {summary.status.upper()}{duration}",
         f"  assets materialized: {len(summary.assets_materialized)}",
@@ -185,9 +190,22 @@ def _summary_text(summary: RunSummary, product_dir: str = ".") -> str:
     lines += [f"  failed check: {name}" for name in summary.checks_failed]
     lines += [f"  failed step: {step}" for step in summary.failed_steps]
     lines += _lineage_lines(summary, product_dir)
+    if summary.dbt_log:
+        lines.append(f"  dbt log: {_shown_path(summary.dbt_log)}")
+    if not summary.succeeded and summary.where == "in-process":
+        lines.append(
+            f"  full log: floe logs {summary.run_id[:8]} {product_dir} (tracebacks: --debug)"
+        )
     if summary.url:
         lines.append(f"  {summary.url}")
     return "\n".join(lines)
+
+
+def _shown_path(path: str) -> str:
+    """``path`` relative to the working directory when it is under it, else as it is."""
+    with contextlib.suppress(ValueError):
+        return str(Path(path).relative_to(Path.cwd()))
+    return path
 
 
 def _lineage_lines(summary: RunSummary, product_dir: str) -> list[str]:
@@ -224,31 +242,64 @@ def _lineage_counts(platform: Platform, summary: RunSummary) -> LineageCounts | 
 
 
 def _run_run(invocation: Invocation) -> int:
-    from floe_orchestration_core.plugin_metadata import Capability
-    from floe_registry.product_workspace import find_platform_manifest, prepare_product
+    from floe_registry.product_workspace import find_platform_manifest
 
     args = invocation.args
-    progress = _progress(invocation)
+    started = process_started()
     product_dir = Path(args.product_dir).resolve()
     manifest = find_platform_manifest(product_dir, args.manifest)  # before changing folder
-    # In the product folder, as the services' code server is: relative paths of
-    # manifest.yaml (a lineage file, say) mean the same for in-process runs.
-    with contextlib.chdir(product_dir) if product_dir.is_dir() else contextlib.nullcontext():
-        workspace, platform = prepare_product(
-            product_dir, manifest=manifest, progress=progress, command="run"
-        )
-        with platform:
-            _require(platform, Capability.RUN_LAUNCHER, "run")
-            launcher = platform.orchestrator.run_launcher()
-            with _stdout_to_stderr(invocation):
-                summary = launcher.run(
-                    workspace, selection=args.select, wait=args.wait, progress=progress
-                )
+    with _own_stderr(invocation) as stderr:
+        view = RunView(stderr, started=started)
+        summary, platform = _run_viewed(invocation, view, product_dir, manifest)
     # The platform is closed: what lineage could not deliver is counted as spooled now.
     summary = attrs.evolve(summary, lineage=_lineage_counts(platform, summary))
     data = {**_json_ready(summary), "succeeded": summary.succeeded}
-    invocation.emit(_summary_text(summary, args.product_dir), data)
+    wall_s = time.monotonic() - started
+    invocation.emit(_summary_text(summary, args.product_dir, wall_s), data)
     return EXIT_OK if summary.succeeded else EXIT_CHECK_FAILED
+
+
+def _run_viewed(
+    invocation: Invocation, view: RunView, product_dir: Path, manifest: Path | None
+) -> tuple[RunSummary, Platform]:
+    from floe_orchestration_core.plugin_metadata import Capability
+    from floe_registry.product_workspace import prepare_product
+
+    args = invocation.args
+    # In the product folder, as the services' code server is: relative paths of
+    # manifest.yaml (a lineage file, say) mean the same for in-process runs.
+    try:
+        with contextlib.chdir(product_dir) if product_dir.is_dir() else contextlib.nullcontext():
+            workspace, platform = prepare_product(
+                product_dir, manifest=manifest, progress=view, command="run"
+            )
+            with platform:
+                _require(platform, Capability.RUN_LAUNCHER, "run")
+                launcher = platform.orchestrator.run_launcher()
+                with _stdout_to_stderr(invocation):
+                    summary = launcher.run(
+                        workspace, selection=args.select, wait=args.wait, progress=view
+                    )
+    finally:
+        view.close()
+    return summary, platform
+
+
+@contextlib.contextmanager
+def _own_stderr(invocation: Invocation) -> Iterator[TextIO]:
+    """A stream on a duplicate of stderr's file descriptor, for the run's view: Dagster points
+    descriptors 1 and 2 at its compute-log capture while a step runs (and may lose the last
+    lines written there when the capture ends); the view is not part of the run's output."""
+    try:
+        fd = os.dup(invocation.stderr.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        yield invocation.stderr
+        return
+    stream = open(fd, "w", encoding="utf-8", errors="replace", buffering=1)  # noqa: SIM115
+    try:
+        yield stream
+    finally:
+        stream.close()
 
 
 # status --------------------------------------------------------------------------------------
