@@ -1,12 +1,11 @@
-"""Where dbt's output goes during a run: a file per run, and the op's stdout unless quiet.
+"""Where dbt's output goes during a run: a file per run, and the op's stdout.
 
 dagster-dbt re-prints each line of dbt's output (its ``--log-format json`` messages, and any
 line that is not JSON) to ``sys.stdout`` while it streams the events of a ``dbt build``. floe
 sends those lines to :func:`dbt_log_file` — ``<product>/.floe/logs/runs/<run_id>/dbt.log``,
-appended by every dbt op of the run — and, unless :func:`quiet_dbt_output` is in effect, to
-the op's stdout too (which Dagster's compute log keeps: the UI shows it under the step).
-``floe run`` in-process is quiet: its terminal shows a live view and names the file instead of
-echoing dbt's ~140 lines.
+appended by every dbt op of the run — and to the op's stdout too (which Dagster's compute log
+keeps: the UI and ``floe logs`` show it with the step). ``floe run`` prints the file's path in
+its summary; its terminal shows a live view, not the run's stdout.
 
 Only the lines dagster-dbt prints while the op pulls the next event are redirected
 (:func:`with_dbt_log`): a ``print`` of the product's own code is never caught. dbt runs with
@@ -22,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Final
@@ -30,15 +28,12 @@ from typing import IO, Any, Final
 __all__ = [
     "NO_COLOR_ARGS",
     "dbt_log_file",
-    "quiet_dbt_output",
     "run_logs_dir",
     "with_dbt_log",
 ]
 
 #: dbt's flag for plain output (accepted after the subcommand since dbt 1.5).
 NO_COLOR_ARGS: Final = ("--no-use-colors",)
-
-_quiet = threading.Event()
 
 
 def run_logs_dir(dagster_home: str | Path | None, run_id: str) -> Path | None:
@@ -58,18 +53,8 @@ def dbt_log_file(dagster_home: str | Path | None, run_id: str) -> Path | None:
     return None if folder is None else folder / "dbt.log"
 
 
-@contextlib.contextmanager
-def quiet_dbt_output() -> Iterator[None]:
-    """While in effect, dbt's lines go to the run's dbt log file only, not to stdout."""
-    _quiet.set()
-    try:
-        yield
-    finally:
-        _quiet.clear()
-
-
 class _Tee:
-    """A text stream writing to the log file and, when not quiet, to the original stdout."""
+    """A text stream writing to the log file and to the original stdout."""
 
     def __init__(self, log: IO[str], stdout: Any) -> None:
         self._log = log
@@ -77,14 +62,12 @@ class _Tee:
 
     def write(self, text: str) -> int:
         self._log.write(text)
-        if not _quiet.is_set():
-            self._stdout.write(text)
+        self._stdout.write(text)
         return len(text)
 
     def flush(self) -> None:
         self._log.flush()
-        if not _quiet.is_set():
-            self._stdout.flush()
+        self._stdout.flush()
 
     def isatty(self) -> bool:
         return False
@@ -92,7 +75,7 @@ class _Tee:
 
 def with_dbt_log(events: Iterator[Any], log: Path | None) -> Iterator[Any]:
     """``events`` (a dbt op's event stream), with what dagster-dbt prints while producing each
-    one sent to ``log`` (and to stdout unless quiet). ``log`` None: ``events`` as they are."""
+    one sent to ``log`` and to stdout. ``log`` None: ``events`` as they are."""
     if log is None:
         yield from events
         return
@@ -100,7 +83,7 @@ def with_dbt_log(events: Iterator[Any], log: Path | None) -> Iterator[Any]:
     with log.open("a", encoding="utf-8") as handle:
         tee = _Tee(handle, sys.stdout)
         while True:
-            with contextlib.redirect_stdout(tee):  # type: ignore[type-var]
+            with contextlib.redirect_stdout(tee):
                 try:
                     event = next(events)
                 except StopIteration:

@@ -43,7 +43,7 @@ import attrs
 
 from floe_orchestration_core.errors import RuntimeServiceError
 from floe_orchestration_core.runtime import ProductWorkspace, Progress, RunLauncher, RunSummary
-from floe_orchestrator_dagster.dbt.run_output import dbt_log_file, quiet_dbt_output
+from floe_orchestrator_dagster.dbt.run_output import dbt_log_file
 from floe_orchestrator_dagster.dbt.warm import dbt_executable, warm_dbt
 from floe_orchestrator_dagster.lineage.runs import RunLineage
 from floe_orchestrator_dagster.runtime import state
@@ -170,15 +170,14 @@ class DagsterRunLauncher(RunLauncher):
             error: BaseException | None = None
             success = False
             try:
-                with quiet_dbt_output():  # dbt's lines: in the run's dbt.log (summary: its path)
-                    result = job.execute_in_process(
-                        run_config=_console_config(),
-                        instance=instance,
-                        run_id=run_id,
-                        asset_selection=keys,
-                        tags=dict(inline.tags),
-                        raise_on_error=False,
-                    )
+                result = job.execute_in_process(
+                    run_config=_console_config(),
+                    instance=instance,
+                    run_id=run_id,
+                    asset_selection=keys,
+                    tags=dict(inline.tags),
+                    raise_on_error=False,
+                )
                 success = result.success
             except BaseException as exc:
                 error = exc

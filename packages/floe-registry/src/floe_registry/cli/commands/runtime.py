@@ -159,9 +159,12 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
 
 
 @contextlib.contextmanager
-def _stdout_to_stderr(invocation: Invocation) -> Iterator[None]:
-    """Send whatever the run prints to file descriptor 1 (dbt, Dagster, user code) to
-    stderr, so stdout holds only floe's summary (one JSON document with --json)."""
+def _run_stdout_aside(invocation: Invocation) -> Iterator[None]:
+    """Keep what the run prints to file descriptor 1 (dbt's lines as dagster-dbt echoes them,
+    ``print`` in Python assets) off the terminal: stdout holds only floe's summary (one JSON
+    document with --json) and stderr the run's view. Dagster's compute log still captures it
+    (``floe logs RUN``), and dbt's lines are in the run's ``dbt.log``. With ``--debug`` it goes
+    to stderr instead, as it is printed."""
     invocation.stdout.flush()
     sys.stdout.flush()
     try:
@@ -169,13 +172,16 @@ def _stdout_to_stderr(invocation: Invocation) -> Iterator[None]:
     except OSError:
         yield
         return
+    target = 2 if getattr(invocation.args, "debug", False) else os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(2, 1)
+        os.dup2(target, 1)
         yield
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+        if target != 2:
+            os.close(target)
 
 
 def _summary_text(summary: RunSummary, product_dir: str = ".", wall_s: float | None = None) -> str:
@@ -276,7 +282,7 @@ def _run_viewed(
             with platform:
                 _require(platform, Capability.RUN_LAUNCHER, "run")
                 launcher = platform.orchestrator.run_launcher()
-                with _stdout_to_stderr(invocation):
+                with _run_stdout_aside(invocation):
                     summary = launcher.run(
                         workspace, selection=args.select, wait=args.wait, progress=view
                     )
