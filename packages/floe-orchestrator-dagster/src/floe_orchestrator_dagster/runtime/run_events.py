@@ -161,3 +161,5 @@ def tally_graphql(tally: RunTally, events: Iterable[Mapping[str, Any]]) -> None:
             )
         elif kind == "ExecutionStepFailureEvent":
             tally.step_failed(event.get("stepKey") or "?", event.get("message") or "")
+        elif kind == "ExecutionStepUpForRetryEvent":
+            tally.step_retrying(event.get("stepKey") or "?", event.get("message") or "")

@@ -16,19 +16,26 @@ gives it each progress line and each structured run event.
 
 Colour (green for done, red for failures, yellow for warnings) only on a terminal, and never
 when ``NO_COLOR`` is set (https://no-color.org) or ``TERM`` is ``dumb``.
+
+The view writes to :func:`view_stream` (its own descriptor, out of Dagster's capture), and
+:func:`run_stdout_aside` keeps what the run prints to stdout off the terminal.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import TextIO
 
 from floe_orchestration_core.run_progress import RunEvent, RunObserver
 
-__all__ = ["RunView", "colour_wanted", "process_started"]
+__all__ = ["RunView", "colour_wanted", "process_started", "run_stdout_aside", "view_stream"]
 
 _SPINNER = "|/-\\"
 _GREEN, _RED, _YELLOW, _DIM, _RESET = "\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[0m"
@@ -49,6 +56,49 @@ def process_started() -> float:
     except (OSError, ValueError, IndexError):
         return now
     return now - age if 0 <= age < 86_400 else now
+
+
+@contextlib.contextmanager
+def view_stream(stderr: TextIO) -> Iterator[TextIO]:
+    """A stream on a duplicate of ``stderr``'s file descriptor, for the view: Dagster points
+    descriptors 1 and 2 at its compute-log capture while a step runs (and may lose the last
+    lines written there when the capture ends); the view is not part of the run's output."""
+    try:
+        fd = os.dup(stderr.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        yield stderr
+        return
+    stream = open(fd, "w", encoding="utf-8", errors="replace", buffering=1)  # noqa: SIM115
+    try:
+        yield stream
+    finally:
+        stream.close()
+
+
+@contextlib.contextmanager
+def run_stdout_aside(stdout: TextIO, *, to_stderr: bool) -> Iterator[None]:
+    """Keep what the run prints to file descriptor 1 (dbt's lines as dagster-dbt echoes them,
+    ``print`` in Python assets) off the terminal: stdout holds only floe's summary (one JSON
+    document with --json) and stderr the view. Dagster's compute log still captures it
+    (``floe logs RUN``), and dbt's lines are in the run's ``dbt.log``. ``to_stderr``
+    (``--debug``): to stderr instead, as it is printed."""
+    stdout.flush()
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:
+        yield
+        return
+    target = 2 if to_stderr else os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(target, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+        if target != 2:
+            os.close(target)
 
 
 def colour_wanted(stream: TextIO, environ: dict[str, str] | None = None) -> bool:

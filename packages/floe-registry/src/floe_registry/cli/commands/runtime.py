@@ -11,7 +11,9 @@ The orchestrator the product's manifest selects must declare the capability
 paths in ``manifest.yaml`` mean the same for in-process runs and for runs of the services.
 
 Output: progress lines go to stderr, results to stdout (JSON with ``--json``; ``floe up``
-prints one JSON object when ready and one when stopped). Exit codes: ``up`` 0 when stopped
+prints one JSON object when ready and one when stopped). ``floe run`` draws its progress with
+:class:`~floe_registry.cli.run_view.RunView` (a live status line on a terminal) and keeps what
+the run prints off the terminal unless ``--debug``. Exit codes: ``up`` 0 when stopped
 on request, 1 when a service failed; ``run`` 0 when the run succeeded (or was queued without
 ``--wait``), 1 when it failed; ``status`` and ``down`` 0.
 """
@@ -20,19 +22,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
-import os
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from floe_registry.cli.command import EXIT_CHECK_FAILED, EXIT_OK, Command, Invocation
 from floe_registry.cli.command import require_capability as _require
-from floe_registry.cli.run_view import RunView, process_started
+from floe_registry.cli.run_view import (
+    RunView,
+    process_started,
+    run_stdout_aside,
+    view_stream,
+)
 from floe_registry.cli.tables import render_table
 
 if TYPE_CHECKING:
@@ -158,32 +161,6 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@contextlib.contextmanager
-def _run_stdout_aside(invocation: Invocation) -> Iterator[None]:
-    """Keep what the run prints to file descriptor 1 (dbt's lines as dagster-dbt echoes them,
-    ``print`` in Python assets) off the terminal: stdout holds only floe's summary (one JSON
-    document with --json) and stderr the run's view. Dagster's compute log still captures it
-    (``floe logs RUN``), and dbt's lines are in the run's ``dbt.log``. With ``--debug`` it goes
-    to stderr instead, as it is printed."""
-    invocation.stdout.flush()
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:
-        yield
-        return
-    target = 2 if getattr(invocation.args, "debug", False) else os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(target, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-        if target != 2:
-            os.close(target)
-
-
 def _summary_text(summary: RunSummary, product_dir: str = ".", wall_s: float | None = None) -> str:
     """The human summary; ``wall_s``: the command's wall time, shown instead of the run's."""
     took = summary.duration_s if wall_s is None else wall_s
@@ -254,7 +231,7 @@ def _run_run(invocation: Invocation) -> int:
     started = process_started()
     product_dir = Path(args.product_dir).resolve()
     manifest = find_platform_manifest(product_dir, args.manifest)  # before changing folder
-    with _own_stderr(invocation) as stderr:
+    with view_stream(invocation.stderr) as stderr:
         view = RunView(stderr, started=started)
         summary, platform = _run_viewed(invocation, view, product_dir, manifest)
     # The platform is closed: what lineage could not deliver is counted as spooled now.
@@ -282,30 +259,14 @@ def _run_viewed(
             with platform:
                 _require(platform, Capability.RUN_LAUNCHER, "run")
                 launcher = platform.orchestrator.run_launcher()
-                with _run_stdout_aside(invocation):
+                debug = bool(getattr(args, "debug", False))
+                with run_stdout_aside(invocation.stdout, to_stderr=debug):
                     summary = launcher.run(
                         workspace, selection=args.select, wait=args.wait, progress=view
                     )
     finally:
         view.close()
     return summary, platform
-
-
-@contextlib.contextmanager
-def _own_stderr(invocation: Invocation) -> Iterator[TextIO]:
-    """A stream on a duplicate of stderr's file descriptor, for the run's view: Dagster points
-    descriptors 1 and 2 at its compute-log capture while a step runs (and may lose the last
-    lines written there when the capture ends); the view is not part of the run's output."""
-    try:
-        fd = os.dup(invocation.stderr.fileno())
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        yield invocation.stderr
-        return
-    stream = open(fd, "w", encoding="utf-8", errors="replace", buffering=1)  # noqa: SIM115
-    try:
-        yield stream
-    finally:
-        stream.close()
 
 
 # status --------------------------------------------------------------------------------------
