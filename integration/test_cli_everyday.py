@@ -185,7 +185,7 @@ def test_the_readme_counts_the_checks_the_example_has(tmp_path: Path) -> None:
     assert compiled.returncode == 0, compiled.stderr
     summary = json.loads(compiled.stdout)
     readme = (root / "README.md").read_text(encoding="utf-8")
-    match = re.search(r"(\d+) dbt models on two compute targets, (\d+) checks", readme)
+    match = re.search(r"(\d+) dbt models\s+on two compute targets, (\d+) checks", readme)
     assert match is not None, "the README no longer counts the example's models and checks"
     assert (int(match.group(1)), int(match.group(2))) == (
         summary["transforms"],

@@ -162,11 +162,15 @@ def test_source_faker_syncs_into_postgres_through_the_platform(
     product, _ = synced
     spec = load_product_spec(product / "floe.yaml").model_dump(mode="json", exclude_unset=True)
     with postgres_database("floe_airbyte") as database:
-        spec["compute"]["targets"]["pg"] = {
-            "type": "postgres",
-            "properties": {"host": PG_HOST, "port": PG_PORT, "database": database,
-                           "user": "postgres"},
+        # The dbt profile is the source of truth for a compute target (decision 0008): the
+        # PostgreSQL target is a second output of the product's profile.
+        profile = yaml.safe_load((product / "profiles.yml").read_text(encoding="utf-8"))
+        profile["shop_airbyte"]["outputs"]["pg"] = {
+            "type": "postgres", "host": PG_HOST, "port": PG_PORT, "dbname": database,
+            "user": "postgres", "password": "", "schema": "public", "threads": 1,
         }  # fmt: skip
+        (tmp_path / "profiles.yml").write_text(yaml.safe_dump(profile), encoding="utf-8")
+        spec["compute"]["targets"]["pg"] = {"dbt_target": "pg"}
         spec["compute"]["default"] = "duckdb"
         spec["ingestion"][0]["destination"] = {"compute": "pg", "schema": "raw"}
         spec["ingestion"][0]["streams"] = list(STREAMS)
@@ -176,7 +180,7 @@ def test_source_faker_syncs_into_postgres_through_the_platform(
             product / "target" / "manifest.json",
             product=product_file,
             project_dir=product,
-            profiles_dir=product,
+            profiles_dir=tmp_path,
         )
         keys = [dg.AssetKey(["shop", s]) for s in STREAMS]
         # The streams only: the dbt sources' tests (checks of these assets) run in dbt's op.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -250,6 +251,41 @@ def test_unusable_compute_targets_say_what_to_set(
 ) -> None:
     with pytest.raises(IngestionConfigError, match=expected):
         destination_for(target, "raw", project_dir=tmp_path, environ={})
+
+
+def test_a_destination_comes_from_the_dbt_profile_dbt_would_use(tmp_path: Path) -> None:
+    """floe.yaml names only the dbt target; the connection is the profile's, rendered as dbt
+    renders it (env_var included), floe.yaml's properties over it."""
+    (tmp_path / "dbt_project.yml").write_text("name: shop\nprofile: shop\n", encoding="utf-8")
+    (tmp_path / "profiles.yml").write_text(
+        "shop:\n  target: dev\n  outputs:\n"
+        "    dev: {type: duckdb, path: .floe/w.duckdb}\n"
+        "    pg: {type: postgres, host: db, port: 6543, dbname: wh, user: loader,\n"
+        "         password: \"{{ env_var('FLOE_TEST_PG_PW') }}\", schema: public}\n",
+        encoding="utf-8",
+    )
+    os.environ["FLOE_TEST_PG_PW"] = "s3cret"
+    try:
+        pg = destination_for(
+            ComputeTarget(name="pg", type="postgres", dbt_target="pg"),
+            "raw",
+            project_dir=tmp_path,
+            profiles_dir=tmp_path,
+            environ={},
+        )
+    finally:
+        del os.environ["FLOE_TEST_PG_PW"]
+    assert pg == PostgresDestination(
+        compute="pg", host="db", port=6543, database="wh", user="loader", schema="raw",
+        password="s3cret",
+    )  # fmt: skip
+    duck = destination_for(
+        ComputeTarget(name="duckdb", type="duckdb"), "raw", project_dir=tmp_path,
+        profiles_dir=tmp_path, dbt_target="dev",
+    )  # fmt: skip
+    assert duck == DuckDBDestination(
+        compute="duckdb", path=(tmp_path / ".floe" / "w.duckdb").resolve(), schema="raw"
+    )
 
 
 def test_config_secrets_come_from_the_environment_into_nested_keys() -> None:

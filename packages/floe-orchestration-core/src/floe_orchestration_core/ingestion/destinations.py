@@ -1,14 +1,15 @@
 """An ingestion run's destination and config, resolved when it runs.
 
 :func:`destination_for` turns a compute target into a :class:`DuckDBDestination` or a
-:class:`PostgresDestination` from the target's ``properties`` (the same properties dbt's
-profile target carries; floe never reads ``profiles.yml`` here):
+:class:`PostgresDestination` from the warehouse dbt itself would open: the dbt profile's target
+read now (rendered as dbt renders it, decision 0008), floe.yaml's ``properties`` over it; the
+``properties`` alone when no profile is found:
 
 =========  ==================================================================================
 duckdb     ``path``: the warehouse file, relative to the dbt project folder (where dbt runs)
 postgres   ``host``, ``port`` (5432), ``database`` (or ``dbname``), ``user`` (or
-           ``username``); the password from the variable named by ``password_env``, else
-           ``PGPASSWORD``, else none (trust or peer authentication)
+           ``username``); the profile's ``password``, else the variable named by
+           ``password_env``, else ``PGPASSWORD``, else none (trust or peer authentication)
 =========  ==================================================================================
 
 :func:`resolved_config` fills an entry's ``config_env`` secrets into a copy of its config.
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from floe_orchestration_core.artifacts import CompiledArtifacts, ComputeTarget, IngestionConfig
+from floe_orchestration_core.dbt_profiles import compute_warehouse
 from floe_orchestration_core.env_secrets import EnvironmentSecrets
 from floe_orchestration_core.errors import IngestionConfigError
 from floe_orchestration_core.ingestion.model import (
@@ -57,10 +59,17 @@ def destination_for(
     *,
     project_dir: Path,
     environ: Mapping[str, str] | None = None,
+    profiles_dir: Path | None = None,
+    dbt_target: str | None = None,
 ) -> Destination:
-    """Where streams land on ``compute`` (see the module's table)."""
-    props = dict(compute.properties)
-    kind = compute.type.lower()
+    """Where streams land on ``compute`` (see the module's table). ``profiles_dir`` and
+    ``dbt_target`` find the dbt profile as dbt would (``dbt_target``: the target when the
+    compute target names none)."""
+    warehouse = compute_warehouse(
+        compute, project_dir=project_dir, profiles_dir=profiles_dir, dbt_target=dbt_target
+    )
+    props = dict(warehouse.values)
+    kind = warehouse.type.lower()
     where = f"compute target '{compute.name}'"
     if kind == "duckdb":
         path = _text(props, "path")
@@ -96,9 +105,9 @@ def _postgres(
     ]
     if missing or host is None or database is None or user is None:
         raise IngestionConfigError(
-            f"{where} lacks {', '.join(missing)} in its properties; set e.g. properties: "
-            "{host: 127.0.0.1, port: 5432, database: analytics, user: loader, "
-            "password_env: PG_PASSWORD} in floe.yaml"
+            f"{where} lacks {', '.join(missing)}; set it in the dbt profile's target (or "
+            "floe.yaml's properties: {host: 127.0.0.1, port: 5432, database: analytics, user: "
+            "loader, password_env: PG_PASSWORD})"
         )
     port_text = _text(props, "port") or "5432"
     try:
@@ -107,7 +116,9 @@ def _postgres(
         raise IngestionConfigError(f"{where}: port {port_text!r} is not a number") from None
     secrets = EnvironmentSecrets(environ)
     variable = _text(props, "password_env")
-    if variable is not None:
+    if _text(props, "password") is not None:
+        password: str | None = _text(props, "password")
+    elif variable is not None:
         password = secrets.read(variable, needed_by=where)
         if password is None:
             raise IngestionConfigError(
@@ -192,8 +203,14 @@ def ingestion_request(
         compute = artifacts.compute_target(entry.destination.compute)
     except KeyError as exc:
         raise IngestionConfigError(f"ingestion '{entry.name}': {exc.args[0]}") from None
+    profiles_dir = artifacts.dbt.profiles_dir
     destination = destination_for(
-        compute, entry.destination.schema_name, project_dir=project_dir, environ=environ
+        compute,
+        entry.destination.schema_name,
+        project_dir=project_dir,
+        environ=environ,
+        profiles_dir=_from(cwd, profiles_dir) if profiles_dir else None,
+        dbt_target=artifacts.dbt.target,
     )
     config, secrets = resolved_config(entry, environ)
     return IngestionRequest(
