@@ -94,6 +94,16 @@ def test_on_a_terminal_failures_and_done_steps_are_coloured() -> None:
     assert "\x1b[31mFAILED\x1b[0m" in stream.getvalue()
 
 
+def test_without_a_total_the_status_line_counts_what_is_done() -> None:
+    stream = _Terminal()
+    view = RunView(stream, started=time.monotonic(), colour=False, interval_s=60)
+    view.event(RunEvent("step_started", "dbt"))
+    view.event(RunEvent("materialized", "a"))
+    status = stream.getvalue().rsplit(CLEAR, 1)[-1]
+    view.close()
+    assert " 1 assets  0 failed " in status
+
+
 def test_the_status_line_fits_the_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "60")
     stream = _Terminal()

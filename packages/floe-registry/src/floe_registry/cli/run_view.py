@@ -210,7 +210,7 @@ class RunView(RunObserver):
 
     def _count(self) -> str:
         done = len(self._done)
-        return f"{done}/{self._total}" if self._total >= done else str(done)
+        return f"{done}/{self._total}" if self._total and self._total >= done else str(done)
 
     def _paint(self, text: str, colour: str) -> str:
         return f"{colour}{text}{_RESET}" if self._colour else text
