@@ -25,7 +25,10 @@ selection never imports it.
 **Progress and summary.** One line per step start/failure, materialization and check
 evaluation (in-process: as the instance stores each event; via the
 webserver: GraphQL ``logsForRun`` polled every second). The summary counts assets
-materialized and checks passed/failed, lists failed steps, and gives the duration.
+materialized and checks passed/failed, lists failed steps, and gives the duration and the
+path of the run's dbt log (:mod:`~floe_orchestrator_dagster.dbt.run_output`). A
+:class:`~floe_orchestration_core.run_progress.RunObserver` as ``progress`` receives the
+events themselves (``floe run``'s live view), the total of assets first.
 ``RunSummary.status`` is ``success``/``failure``/``canceled``, or ``queued`` when launched
 through the webserver without ``wait``.
 """
@@ -143,7 +146,7 @@ class DagsterRunLauncher(RunLauncher):
             keys = selected_asset_keys(defs, artifacts, selection)
         if recorded is not None:
             progress(f"launching through the webserver at {recorded.url}")
-            return WebserverRun(recorded, progress).run(keys, wait)
+            return _with_dbt_log(workspace, WebserverRun(recorded, progress).run(keys, wait))
         assert defs is not None
         progress("no webserver is running ('floe up'): running in-process")
         return self._run_in_process(workspace, artifacts, defs, keys, progress)
@@ -193,10 +196,13 @@ class DagsterRunLauncher(RunLauncher):
             where="in-process",
             duration_s=time.monotonic() - started,
         )
-        log = dbt_log_file(dagster_home(workspace).path, run_id)
-        return (
-            summary if log is None or not log.is_file() else attrs.evolve(summary, dbt_log=str(log))
-        )
+        return _with_dbt_log(workspace, summary)
+
+
+def _with_dbt_log(workspace: ProductWorkspace, summary: RunSummary) -> RunSummary:
+    """``summary`` with the path of the run's dbt log, when a dbt step wrote one."""
+    log = dbt_log_file(dagster_home(workspace).path, summary.run_id)
+    return summary if log is None or not log.is_file() else attrs.evolve(summary, dbt_log=str(log))
 
 
 def _asset_count(defs: dg.Definitions) -> int:
