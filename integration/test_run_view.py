@@ -29,8 +29,11 @@ FLOE = Path(sys.executable).parent / "floe"
 ESCAPE = "\x1b"
 #: The assets of the example (4 ingested tables, 8 dbt models, the publication).
 ASSETS = 13
-#: Python's exit and the process table after the summary is printed.
+#: What follows the summary: Python's exit (finalizing Dagster's and dbt's modules), and the
+#: process table; about 1 s on a quiet machine, 2.5 s at a load of 8 on two cores.
 EXIT_SLACK_S = 2.0
+#: ... as a share of the run under load (the start-up the summary used to leave out was ~25%).
+EXIT_SLACK_SHARE = 0.05
 
 pytestmark = pytest.mark.slow
 
@@ -129,7 +132,8 @@ def test_the_summary_duration_is_the_command_s_wall_time(
     match = re.search(r": SUCCESS in (\d+\.\d) s$", out.splitlines()[0])
     assert match, out
     duration = float(match.group(1))
-    assert wall_s - EXIT_SLACK_S <= duration <= wall_s + 0.1
+    slack = max(EXIT_SLACK_S, EXIT_SLACK_SHARE * wall_s)
+    assert wall_s - slack <= duration <= wall_s + 0.1
 
 
 @pytest.fixture(scope="module")
