@@ -231,28 +231,40 @@ def _ensure_chromium(session: nox.Session) -> None:
     fail, under ``FLOE_REQUIRE_CHROMIUM=1`` as .ci/run sets it)."""
     if shutil.which("chromium") or shutil.which("chromium-browser"):
         return
+    _apt_install(session, "chromium")
+
+
+def _ensure_tmux(session: nox.Session) -> None:
+    """Install tmux for the test of ``floe run`` on a real terminal
+    (integration/test_run_view.py) when it is missing and apt-get can; it skips without."""
+    if shutil.which("tmux"):
+        return
+    _apt_install(session, "tmux")
+
+
+def _apt_install(session: nox.Session, package: str) -> None:
+    """``apt-get install package`` as root or through password-less sudo, else a warning."""
     if shutil.which("apt-get") is None:
-        session.warn("chromium is missing and there is no apt-get to install it")
+        session.warn(f"{package} is missing and there is no apt-get to install it")
         return
     prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
     if prefix and shutil.which("sudo") is None:
-        session.warn("chromium is missing; install it as root: apt-get install chromium")
+        session.warn(f"{package} is missing; install it as root: apt-get install {package}")
         return
     environment = {"DEBIAN_FRONTEND": "noninteractive"}
     session.run(*prefix, "apt-get", "update", "-qq", external=True, env=environment)
-    session.run(
-        *prefix, "apt-get", "install", "-y", "-qq", "chromium", external=True, env=environment
-    )
+    session.run(*prefix, "apt-get", "install", "-y", "-qq", package, external=True, env=environment)
 
 
 @nox.session(python="3.11")
 def integration(session: nox.Session) -> None:
     """Cross-package tests against real services (webserver, dbt + DuckDB, Postgres, HTTP,
-    Chromium: installed with apt-get when missing). The up/status/down orphan test runs 5
+    Chromium and tmux: installed with apt-get when missing). The up/status/down orphan test runs 5
     cycles here (about 25 s each); ``FLOE_RUNTIME_CYCLES=20 nox -s integration`` runs the
     issue's 20."""
     _sync(session)
     _ensure_chromium(session)
+    _ensure_tmux(session)
     _provision_airbyte(session)
     session.env.setdefault("FLOE_RUNTIME_CYCLES", os.environ.get("FLOE_RUNTIME_CYCLES", "5"))
     # integration/k8s is the k8s session's.

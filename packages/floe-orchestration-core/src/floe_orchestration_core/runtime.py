@@ -283,7 +283,8 @@ class RunSummary:
     ``lineage``: the run's lineage events when they were emitted by this process (an
     in-process run); None when other processes emitted them (a run through the services).
     ``failed``: what the run tried and could not build, each with its error; ``skipped``: what
-    it selected and did not build, each with the reason.
+    it selected and did not build, each with the reason. ``dbt_log``: the file holding dbt's
+    whole output of the run, None when none was kept.
     """
 
     run_id: str
@@ -298,6 +299,7 @@ class RunSummary:
     lineage: LineageCounts | None = None
     failed: tuple[FailedAsset, ...] = ()
     skipped: tuple[SkippedAsset, ...] = ()
+    dbt_log: str | None = None
 
     @property
     def succeeded(self) -> bool:

@@ -14,7 +14,8 @@ target folder seeded with the op's own dbt partial-parse state
 (:mod:`~floe_orchestrator_dagster.dbt.parse_cache`), so a step parses only what changed; a
 partitioned run's window reaches dbt as ``--vars``; with lineage, every dbt node's START and
 COMPLETE/FAIL is emitted as its events stream
-(:mod:`~floe_orchestrator_dagster.lineage.dbt_op`).
+(:mod:`~floe_orchestrator_dagster.lineage.dbt_op`). dbt's output goes to the run's
+``dbt.log`` (:mod:`~floe_orchestrator_dagster.dbt.run_output`), without colour codes.
 
 **Selection, fast.** ``@dbt_assets`` evaluates its ``select`` with dbt-core's selector (a
 rebuild of dbt's ``Manifest`` and graph per decorator, criteria x nodes); floe knows each group's
@@ -25,9 +26,10 @@ dbt. When one group holds every model, ``select`` is ``fqn:*`` (dagster-dbt's de
 time, the whole project). Otherwise the group's manifest marks its transforms with the dbt tag
 ``floe_dagster__<compute>__<partition>`` and ``select`` is that one tag criterion; the op then
 adds ``--select <the group's fqn criteria>`` (:mod:`~floe_orchestrator_dagster.dbt.selection`)
-when it builds the whole group. In the real project the tag matches nothing (dbt logs that it
-matched no node), so the run builds exactly the group; a run of part of the group is selected
-by dagster-dbt from the assets asked for, as usual.
+when it builds the whole group. In the real project the tag matches nothing (and dbt's warning
+that it matches no node is silenced for that command, ``--warn-error-options`` ``silence``), so
+the run builds exactly the group; a run of part of the group is selected by dagster-dbt from
+the assets asked for, as usual.
 
 **Without the dbt project** each compute target's resource is a ``MissingDbtProject`` that the
 op turns into :class:`~floe_orchestrator_dagster.errors.DbtProjectMissingError`.
@@ -47,6 +49,7 @@ from floe_orchestration_core.artifacts import CompiledArtifacts, PartitionConfig
 from floe_orchestrator_dagster.dbt.manifest import ProjectManifest
 from floe_orchestrator_dagster.dbt.parse_cache import parse_cache_target, store_parse_cache
 from floe_orchestrator_dagster.dbt.resource import MissingDbtProject
+from floe_orchestrator_dagster.dbt.run_output import NO_COLOR_ARGS, dbt_log_file, with_dbt_log
 from floe_orchestrator_dagster.dbt.selection import ALL, flat_fqn, plan_selections
 from floe_orchestrator_dagster.dbt.specs import dbt_assets_for
 from floe_orchestrator_dagster.dbt.translator import FloeDagsterDbtTranslator
@@ -66,7 +69,13 @@ from floe_orchestrator_dagster.errors import DbtProjectMissingError
 from floe_orchestrator_dagster.lineage.dbt_op import dbt_op_with_lineage
 from floe_orchestrator_dagster.lineage.emitter import LineageEmitter
 
-__all__ = ["build_dbt_assets"]
+__all__ = ["SILENCE_MARKER_WARNING", "build_dbt_assets"]
+
+#: dbt's ``NoNodesForSelectionCriteria`` warning silenced, for the op's marker tag criterion.
+SILENCE_MARKER_WARNING = (
+    "--warn-error-options",
+    json.dumps({"silence": ["NoNodesForSelectionCriteria"]}),
+)
 
 
 def build_dbt_assets(
@@ -172,21 +181,25 @@ def _dbt_op(
         dbt = getattr(context.resources, resource_key)
         if isinstance(dbt, MissingDbtProject):
             raise DbtProjectMissingError(dbt.message)
-        args = ["build"]
+        args = ["build", *NO_COLOR_ARGS]
         if threads is not None:
             args += ["--threads", str(threads)]
         if run_select is not None and not _is_subset(context):
-            args += ["--select", run_select]
+            # dagster-dbt adds the op's marker tag, which matches no node of the real project
+            # by design: dbt's warning about it would only confuse (it is floe's own criterion).
+            args += ["--select", run_select, *SILENCE_MARKER_WARNING]
         if partition is not None:
             args += ["--vars", json.dumps(partition_vars(context, partition))]
         project_dir = Path(dbt.project_dir)
         target_path = parse_cache_target(project_dir, name, context.run.run_id)
         invocation = dbt.cli(args, context=context, target_path=target_path)
+        log = dbt_log_file(context.instance.root_directory, context.run.run_id)
         try:
             if lineage is None:
-                yield from invocation.stream()
+                events = iter(invocation.stream())
             else:  # the same Dagster events, plus START/COMPLETE/FAIL of every dbt node
-                yield from dbt_op_with_lineage(context, invocation, lineage)
+                events = dbt_op_with_lineage(context, invocation, lineage)
+            yield from with_dbt_log(events, log)
         finally:
             store_parse_cache(project_dir, name, target_path)
 

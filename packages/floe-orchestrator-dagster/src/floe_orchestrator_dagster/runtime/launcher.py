@@ -25,7 +25,10 @@ selection never imports it.
 **Progress and summary.** One line per step start/failure, materialization and check
 evaluation (in-process: as the instance stores each event; via the
 webserver: GraphQL ``logsForRun`` polled every second). The summary counts assets
-materialized and checks passed/failed, lists failed steps, and gives the duration.
+materialized and checks passed/failed, lists failed steps, and gives the duration and the
+path of the run's dbt log (:mod:`~floe_orchestrator_dagster.dbt.run_output`). A
+:class:`~floe_orchestration_core.run_progress.RunObserver` as ``progress`` receives the
+events themselves (``floe run``'s live view), the total of assets first.
 ``RunSummary.status`` is ``success``/``failure``/``canceled``, or ``queued`` when launched
 through the webserver without ``wait``.
 """
@@ -33,17 +36,21 @@ through the webserver without ``wait``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from floe_orchestration_core.errors import RuntimeServiceError
 from floe_orchestration_core.runtime import ProductWorkspace, Progress, RunLauncher, RunSummary
+from floe_orchestrator_dagster.dbt.run_output import dbt_log_file
 from floe_orchestrator_dagster.dbt.warm import dbt_executable, warm_dbt
 from floe_orchestrator_dagster.lineage.runs import RunLineage
 from floe_orchestrator_dagster.runtime import state
-from floe_orchestrator_dagster.runtime.home import open_instance
+from floe_orchestrator_dagster.runtime.home import dagster_home, open_instance
 from floe_orchestrator_dagster.runtime.run_events import RunTally, tally_event
 from floe_orchestrator_dagster.runtime.webserver_run import WebserverRun, running_webserver
 
@@ -55,9 +62,13 @@ if TYPE_CHECKING:
 
 __all__ = ["DagsterRunLauncher", "selected_asset_keys"]
 
-#: In-process runs: Dagster's console logger at WARNING (floe prints one line per event;
-#: the full log is in the instance, visible in the UI).
-_QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+def _console_config() -> dict[str, Any]:
+    """In-process runs: Dagster's console logger silent (floe prints one line per event and
+    failure; the full log, tracebacks included, is in the instance: ``floe logs``, the UI),
+    at WARNING when debug logging is on (``floe --debug``: failures with their tracebacks)."""
+    level = "WARNING" if logging.getLogger().isEnabledFor(logging.DEBUG) else "CRITICAL"
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
 def selected_asset_keys(
@@ -135,7 +146,7 @@ class DagsterRunLauncher(RunLauncher):
             keys = selected_asset_keys(defs, artifacts, selection)
         if recorded is not None:
             progress(f"launching through the webserver at {recorded.url}")
-            return WebserverRun(recorded, progress).run(keys, wait)
+            return _with_dbt_log(workspace, WebserverRun(recorded, progress).run(keys, wait))
         assert defs is not None
         progress("no webserver is running ('floe up'): running in-process")
         return self._run_in_process(workspace, artifacts, defs, keys, progress)
@@ -158,11 +169,12 @@ class DagsterRunLauncher(RunLauncher):
             inline = lineage.started(run_id, job.name)
             watcher = _EventWatcher(instance, run_id, tally)
             watcher.start()
+            tally.planned(len(keys) if keys is not None else _asset_count(defs))
             error: BaseException | None = None
             success = False
             try:
                 result = job.execute_in_process(
-                    run_config=_QUIET_CONSOLE,
+                    run_config=_console_config(),
                     instance=instance,
                     run_id=run_id,
                     asset_selection=keys,
@@ -178,12 +190,24 @@ class DagsterRunLauncher(RunLauncher):
                 lineage.finished(run_id, job.name, success=success, error=error)
         finally:
             instance.dispose()
-        return tally.summary(
+        summary = tally.summary(
             run_id,
             "success" if success else "failure",
             where="in-process",
             duration_s=time.monotonic() - started,
         )
+        return _with_dbt_log(workspace, summary)
+
+
+def _with_dbt_log(workspace: ProductWorkspace, summary: RunSummary) -> RunSummary:
+    """``summary`` with the path of the run's dbt log, when a dbt step wrote one."""
+    log = dbt_log_file(dagster_home(workspace).path, summary.run_id)
+    return summary if log is None or not log.is_file() else attrs.evolve(summary, dbt_log=str(log))
+
+
+def _asset_count(defs: dg.Definitions) -> int:
+    """The assets a run of everything tries (what a live view counts "done of")."""
+    return len(defs.resolve_asset_graph().materializable_asset_keys)
 
 
 class _EventWatcher:

@@ -11,7 +11,9 @@ The orchestrator the product's manifest selects must declare the capability
 paths in ``manifest.yaml`` mean the same for in-process runs and for runs of the services.
 
 Output: progress lines go to stderr, results to stdout (JSON with ``--json``; ``floe up``
-prints one JSON object when ready and one when stopped). Exit codes: ``up`` 0 when stopped
+prints one JSON object when ready and one when stopped). ``floe run`` draws its progress with
+:class:`~floe_registry.cli.run_view.RunView` (a live status line on a terminal) and keeps what
+the run prints off the terminal unless ``--debug``. Exit codes: ``up`` 0 when stopped
 on request, 1 when a service failed; ``run`` 0 when the run succeeded (or was queued without
 ``--wait``), 1 when it failed; ``status`` and ``down`` 0.
 """
@@ -20,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import sys
-from collections.abc import Iterator
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,12 @@ import attrs
 
 from floe_registry.cli.command import EXIT_CHECK_FAILED, EXIT_OK, Command, Invocation
 from floe_registry.cli.command import require_capability as _require
+from floe_registry.cli.run_view import (
+    RunView,
+    process_started,
+    run_stdout_aside,
+    view_stream,
+)
 from floe_registry.cli.tables import render_table
 
 if TYPE_CHECKING:
@@ -155,28 +161,10 @@ def _configure_run(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@contextlib.contextmanager
-def _stdout_to_stderr(invocation: Invocation) -> Iterator[None]:
-    """Send whatever the run prints to file descriptor 1 (dbt, Dagster, user code) to
-    stderr, so stdout holds only floe's summary (one JSON document with --json)."""
-    invocation.stdout.flush()
-    sys.stdout.flush()
-    try:
-        saved = os.dup(1)
-    except OSError:
-        yield
-        return
-    try:
-        os.dup2(2, 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-def _summary_text(summary: RunSummary, product_dir: str = ".") -> str:
-    duration = "" if summary.duration_s is None else f" in {summary.duration_s:.1f} s"
+def _summary_text(summary: RunSummary, product_dir: str = ".", wall_s: float | None = None) -> str:
+    """The human summary; ``wall_s``: the command's wall time, shown instead of the run's."""
+    took = summary.duration_s if wall_s is None else wall_s
+    duration = "" if took is None else f" in {took:.1f} s"
     lines = [
         f"run {summary.run_id} ({summary.where}): {summary.status.upper()}{duration}",
         f"  assets materialized: {len(summary.assets_materialized)}",
@@ -185,9 +173,22 @@ def _summary_text(summary: RunSummary, product_dir: str = ".") -> str:
     lines += [f"  failed check: {name}" for name in summary.checks_failed]
     lines += [f"  failed step: {step}" for step in summary.failed_steps]
     lines += _lineage_lines(summary, product_dir)
+    if summary.dbt_log:
+        lines.append(f"  dbt log: {_shown_path(summary.dbt_log)}")
+    if not summary.succeeded and summary.where == "in-process":
+        lines.append(
+            f"  full log: floe logs {summary.run_id[:8]} {product_dir} (tracebacks: --debug)"
+        )
     if summary.url:
         lines.append(f"  {summary.url}")
     return "\n".join(lines)
+
+
+def _shown_path(path: str) -> str:
+    """``path`` relative to the working directory when it is under it, else as it is."""
+    with contextlib.suppress(ValueError):
+        return str(Path(path).relative_to(Path.cwd()))
+    return path
 
 
 def _lineage_lines(summary: RunSummary, product_dir: str) -> list[str]:
@@ -224,31 +225,48 @@ def _lineage_counts(platform: Platform, summary: RunSummary) -> LineageCounts | 
 
 
 def _run_run(invocation: Invocation) -> int:
-    from floe_orchestration_core.plugin_metadata import Capability
-    from floe_registry.product_workspace import find_platform_manifest, prepare_product
+    from floe_registry.product_workspace import find_platform_manifest
 
     args = invocation.args
-    progress = _progress(invocation)
+    started = process_started()
     product_dir = Path(args.product_dir).resolve()
     manifest = find_platform_manifest(product_dir, args.manifest)  # before changing folder
-    # In the product folder, as the services' code server is: relative paths of
-    # manifest.yaml (a lineage file, say) mean the same for in-process runs.
-    with contextlib.chdir(product_dir) if product_dir.is_dir() else contextlib.nullcontext():
-        workspace, platform = prepare_product(
-            product_dir, manifest=manifest, progress=progress, command="run"
-        )
-        with platform:
-            _require(platform, Capability.RUN_LAUNCHER, "run")
-            launcher = platform.orchestrator.run_launcher()
-            with _stdout_to_stderr(invocation):
-                summary = launcher.run(
-                    workspace, selection=args.select, wait=args.wait, progress=progress
-                )
+    with view_stream(invocation.stderr) as stderr:
+        view = RunView(stderr, started=started)
+        summary, platform = _run_viewed(invocation, view, product_dir, manifest)
     # The platform is closed: what lineage could not deliver is counted as spooled now.
     summary = attrs.evolve(summary, lineage=_lineage_counts(platform, summary))
     data = {**_json_ready(summary), "succeeded": summary.succeeded}
-    invocation.emit(_summary_text(summary, args.product_dir), data)
+    wall_s = time.monotonic() - started
+    invocation.emit(_summary_text(summary, args.product_dir, wall_s), data)
     return EXIT_OK if summary.succeeded else EXIT_CHECK_FAILED
+
+
+def _run_viewed(
+    invocation: Invocation, view: RunView, product_dir: Path, manifest: Path | None
+) -> tuple[RunSummary, Platform]:
+    from floe_orchestration_core.plugin_metadata import Capability
+    from floe_registry.product_workspace import prepare_product
+
+    args = invocation.args
+    # In the product folder, as the services' code server is: relative paths of
+    # manifest.yaml (a lineage file, say) mean the same for in-process runs.
+    try:
+        with contextlib.chdir(product_dir) if product_dir.is_dir() else contextlib.nullcontext():
+            workspace, platform = prepare_product(
+                product_dir, manifest=manifest, progress=view, command="run"
+            )
+            with platform:
+                _require(platform, Capability.RUN_LAUNCHER, "run")
+                launcher = platform.orchestrator.run_launcher()
+                debug = bool(getattr(args, "debug", False))
+                with run_stdout_aside(invocation.stdout, to_stderr=debug):
+                    summary = launcher.run(
+                        workspace, selection=args.select, wait=args.wait, progress=view
+                    )
+    finally:
+        view.close()
+    return summary, platform
 
 
 # status --------------------------------------------------------------------------------------
