@@ -116,16 +116,15 @@ def _postgres(
         raise IngestionConfigError(f"{where}: port {port_text!r} is not a number") from None
     secrets = EnvironmentSecrets(environ)
     variable = _text(props, "password_env")
-    if _text(props, "password") is not None:
-        password: str | None = _text(props, "password")
-    elif variable is not None:
+    password = _text(props, "password")  # the dbt profile's, rendered as dbt renders it
+    if password is None and variable is not None:
         password = secrets.read(variable, needed_by=where)
         if password is None:
             raise IngestionConfigError(
                 f"{where}: the password variable {variable} (properties.password_env) is not "
                 f"set; export {variable}=... before the run"
             )
-    else:
+    elif password is None:
         password = environ.get("PGPASSWORD")
     return PostgresDestination(
         compute=name,
